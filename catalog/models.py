@@ -1,0 +1,305 @@
+"""The catalog: JumpStart models (kept in step with JumpStart's bucket by catalog.sync), the
+algorithms, example notebooks and solutions bundled with the project, and staff-added links."""
+
+from django.db import models
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.urls import reverse
+
+
+class Modality(models.TextChoices):
+    TEXT = "text", "Text"
+    VISION = "vision", "Vision"
+    TABULAR = "tabular", "Tabular"
+    AUDIO = "audio", "Audio"
+    MULTIMODAL = "multimodal", "Multimodal"
+    TIME_SERIES = "time-series", "Time series"
+
+
+def search_terms(q):
+    """The words of a query, lower-cased; at most eight, so a pasted paragraph stays cheap."""
+    return q.lower().split()[:8]
+
+
+def words(*parts):
+    """Space-delimited lower-case words (with a space at each end), so ' bert ' matches a word."""
+    text = " ".join(p for p in parts if p).lower()
+    for sep in "-_/,.:()":
+        text = text.replace(sep, " ")
+    return f" {' '.join(text.split())} "
+
+
+class Curated(models.Model):
+    """What staff decide about any catalog entry."""
+
+    featured = models.BooleanField(default=False, help_text="Shown first on the home page.")
+    hidden = models.BooleanField(default=False, help_text="Left out of browsing and search.")
+
+    class Meta:
+        abstract = True
+
+
+class EntryQuerySet(models.QuerySet):
+    def visible(self):
+        return self.filter(hidden=False)
+
+    def matching(self, q, fields):
+        """Entries where every word of q appears in one of fields (case-insensitive)."""
+        qs = self
+        for term in search_terms(q):
+            match = Q()
+            for field in fields:
+                match |= Q(**{f"{field}__icontains": term})
+            qs = qs.filter(match)
+        return qs
+
+
+class ModelQuerySet(EntryQuerySet):
+    def visible(self):
+        return self.filter(hidden=False, available=True)
+
+    def not_deprecated(self):
+        return self.filter(deprecated=False, deprecated_by_staff=False)
+
+    def for_listing(self):
+        """Only the columns a card needs: the spec documents stay in the database."""
+        return self.only(
+            "model_id", "version", "display_name", "description", "task", "task_label", "framework",
+            "modality", "provider", "fine_tunable", "gated", "deprecated", "deprecated_by_staff",
+            "proprietary", "featured", "default_inference_instance_type",
+        )
+
+    def search(self, q):
+        """Models matching every word of q, best first: an exact id or name, then a whole word of
+        the id, name or keywords, then part of one, then a word of the description."""
+        terms = search_terms(q)
+        if not terms:
+            return self.annotate(rank=Value(0, output_field=IntegerField()))
+        phrase = " ".join(terms)
+        qs = self
+        rank = Case(
+            When(model_id=phrase, then=Value(1000)),
+            When(search_name__startswith=f" {phrase} ", then=Value(900)),
+            default=Value(0),
+            output_field=IntegerField(),
+        )
+        for term in terms:
+            qs = qs.filter(Q(search_name__contains=term) | Q(search_text__contains=term))
+            rank += Case(
+                When(search_name__contains=f" {term} ", then=Value(100)),
+                When(search_name__contains=f" {term}", then=Value(60)),
+                When(search_name__contains=term, then=Value(30)),
+                When(search_text__contains=f" {term} ", then=Value(5)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        return qs.annotate(rank=rank)
+
+
+class Algorithm(Curated):
+    """A SageMaker built-in algorithm that JumpStart models belong to (its docs' hyperparameters)."""
+
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    hyperparameters = models.JSONField(default=list, blank=True)
+    algorithm_page = models.URLField(max_length=500, blank=True)
+    hyperparameters_page = models.URLField(max_length=500, blank=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:algorithm-detail", args=[self.slug])
+
+
+class Model(Curated):
+    """A JumpStart model: manifest and spec facts (written by the sync), plus staff curation."""
+
+    model_id = models.CharField(max_length=200, unique=True)
+    version = models.CharField(max_length=40, blank=True)
+    spec_key = models.CharField(max_length=500, blank=True)
+    min_sdk_version = models.CharField(max_length=40, blank=True)
+    # Curated: the sync fills these only while they are blank, so staff edits survive it.
+    display_name = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+
+    framework = models.CharField(max_length=60, blank=True, db_index=True)
+    task = models.CharField(max_length=60, blank=True, db_index=True)
+    task_label = models.CharField(max_length=120, blank=True)
+    modality = models.CharField(max_length=20, choices=Modality.choices, blank=True, db_index=True)
+    provider = models.CharField(max_length=100, blank=True, db_index=True)
+    model_url = models.URLField(max_length=500, blank=True)
+    license = models.CharField(max_length=200, blank=True)
+    search_keywords = models.JSONField(default=list, blank=True)
+
+    proprietary = models.BooleanField(default=False)
+    fine_tunable = models.BooleanField(null=True, help_text="Unknown when JumpStart does not say.")
+    gated = models.BooleanField(default=False, help_text="Needs its license (EULA) accepted to deploy.")
+    deprecated = models.BooleanField(default=False, help_text="JumpStart marks it deprecated.")
+    deprecated_message = models.TextField(blank=True)
+    deprecated_by_staff = models.BooleanField(default=False, help_text="Staff mark it deprecated.")
+    available = models.BooleanField(default=True, help_text="Listed in JumpStart's latest manifest.")
+
+    default_inference_instance_type = models.CharField(max_length=60, blank=True)
+    supported_inference_instance_types = models.JSONField(default=list, blank=True)
+    default_training_instance_type = models.CharField(max_length=60, blank=True)
+    supported_training_instance_types = models.JSONField(default=list, blank=True)
+    hyperparameters = models.JSONField(default=list, blank=True)
+    algorithm = models.ForeignKey(
+        Algorithm, null=True, blank=True, on_delete=models.SET_NULL, related_name="models"
+    )
+    spec = models.JSONField(default=dict, blank=True, help_text="The spec file as JumpStart serves it.")
+
+    search_name = models.TextField(blank=True, editable=False)
+    search_text = models.TextField(blank=True, editable=False)
+    synced_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ModelQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-featured", "model_id"]
+
+    def __str__(self):
+        return self.model_id
+
+    def get_absolute_url(self):
+        return reverse("catalog:model-detail", args=[self.model_id])
+
+    def save(self, *args, **kwargs):
+        self.refresh_search()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name", "search_text"}
+        super().save(*args, **kwargs)
+
+    def refresh_search(self):
+        self.search_name = words(self.model_id, self.display_name, *self.search_keywords)
+        self.search_text = words(self.description, self.task_label, self.provider)
+        # The whole id too, so a pasted id with its hyphens still matches.
+        self.search_name = f" {self.model_id.lower()}{self.search_name}"
+
+    @property
+    def name(self):
+        return self.display_name or self.model_id
+
+    @property
+    def is_deprecated(self):
+        return self.deprecated or self.deprecated_by_staff
+
+    @property
+    def algorithm_hyperparameters(self):
+        return self.hyperparameters or (self.algorithm.hyperparameters if self.algorithm else [])
+
+    @property
+    def user_hyperparameters(self):
+        """The hyperparameters a person sets (scope 'algorithm'), not the container's own."""
+        return [h for h in self.algorithm_hyperparameters if h.get("scope", "algorithm") == "algorithm"]
+
+    @property
+    def predictor_specs(self):
+        return self.spec.get("predictor_specs") or {}
+
+    @property
+    def training_dataset_uri(self):
+        key = self.spec.get("default_training_dataset_key")
+        return f"s3://jumpstart-cache-prod-{{region}}/{key}" if key else ""
+
+
+class Notebook(Curated):
+    """An example notebook from aws/amazon-sagemaker-examples that uses JumpStart."""
+
+    path = models.CharField(max_length=400, unique=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    url = models.URLField(max_length=600)
+    tasks = models.JSONField(default=list, blank=True)
+    task_labels = models.JSONField(default=list, blank=True)
+    model_ids = models.JSONField(default=list, blank=True, help_text="Models the notebook names.")
+    models = models.ManyToManyField(Model, blank=True, related_name="notebooks")
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-featured", "title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("catalog:notebook-detail", args=[self.pk])
+
+
+class Solution(Curated):
+    """A JumpStart solution: an end-to-end template that ties SageMaker to other services."""
+
+    slug = models.SlugField(max_length=120, unique=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=120, blank=True)
+    description = models.TextField(blank=True)
+    github_url = models.URLField(max_length=500, blank=True)
+    availability = models.CharField(max_length=200, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-featured", "name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("catalog:solution-detail", args=[self.slug])
+
+
+class Link(Curated):
+    """A blog post or video tutorial that staff add to the catalog."""
+
+    class Kind(models.TextChoices):
+        BLOG = "blog", "Blog"
+        VIDEO = "video", "Video tutorial"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    title = models.CharField(max_length=300)
+    url = models.URLField(max_length=600)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EntryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-featured", "-created_at"]
+
+    def __str__(self):
+        return self.title
+
+
+class SyncRun(models.Model):
+    """One run of the catalog sync: what it read and what it changed."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    source = models.CharField(max_length=500)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    unavailable = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self):
+        return f"sync from {self.source} ({self.status})"

@@ -28,6 +28,28 @@ def words(*parts):
     return f" {' '.join(text.split())} "
 
 
+def hyperparameter_rows(hyperparameters):
+    """Hyperparameters as a person reads them: the valid values spelled out in one string."""
+    rows = []
+    for h in hyperparameters:
+        low_open, high_open = "exclusive_min" in h, "exclusive_max" in h
+        low = h.get("exclusive_min") if low_open else h.get("min")
+        high = h.get("exclusive_max") if high_open else h.get("max")
+        if h.get("options"):
+            valid = "one of " + ", ".join(str(o) for o in h["options"])
+        elif low is not None and high is not None and not (low_open or high_open):
+            valid = f"{low} to {high}"
+        else:
+            bounds = []
+            if low is not None:
+                bounds.append(f"{'more than' if low_open else 'at least'} {low}")
+            if high is not None:
+                bounds.append(f"{'less than' if high_open else 'at most'} {high}")
+            valid = ", ".join(bounds) or h.get("valid_values_text") or ""
+        rows.append({**h, "valid": valid})
+    return rows
+
+
 class Curated(models.Model):
     """What staff decide about any catalog entry."""
 

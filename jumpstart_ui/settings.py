@@ -94,7 +94,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(os.getenv("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STATIC_ROOT = os.getenv("STATIC_ROOT") or None  # set where collectstatic runs (the image)
 WHITENOISE_USE_FINDERS = True
 
 LOGGING = {

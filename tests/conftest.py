@@ -45,3 +45,64 @@ def aws(monkeypatch):
     with mock_aws():
         yield aws_boundary
     aws_boundary.reset_clients()
+
+
+@pytest.fixture
+def make_model(db):
+    """Create a catalog model with just the fields a test cares about."""
+    from catalog.models import Model
+
+    def make(model_id, **fields):
+        framework, task = (model_id.split("-") + ["", ""])[:2]
+        defaults = {"version": "1.0.0", "framework": framework, "task": task, "modality": "text"}
+        return Model.objects.create(model_id=model_id, **{**defaults, **fields})
+
+    return make
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SCREENSHOTS = os.path.join(os.path.dirname(__file__), "..", "screenshots")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright; missing Chromium fails in CI and skips elsewhere."""
+    import shutil
+
+    chromium = shutil.which("chromium")
+    if not chromium:
+        if IN_CI:
+            pytest.fail("chromium is not installed: CI must run the browser tests")
+        pytest.skip("chromium is not installed (python3 dev.py test installs it when run as root)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright runs an event loop in this thread; the live server's ORM calls happen in the test thread too.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    """Keep a picture of what a person sees (screenshots/ is not committed)."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base_url, username, password):
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")

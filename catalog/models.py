@@ -3,6 +3,7 @@ algorithms, example notebooks and solutions bundled with the project, and staff-
 
 from django.db import models
 from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Length
 from django.urls import reverse
 
 
@@ -90,6 +91,14 @@ class ModelQuerySet(EntryQuerySet):
             "proprietary", "featured", "default_inference_instance_type",
         )
 
+    def best_first(self):
+        """Featured first, then models with a model card, then by id."""
+        return self.order_by("-featured", _NO_CARD_LAST, "model_id")
+
+    def best_match(self):
+        """After search(): by rank, and among equals the plainer (shorter) id first."""
+        return self.order_by("-rank", "-featured", _NO_CARD_LAST, Length("model_id"), "model_id")
+
     def search(self, q):
         """Models matching every word of q, best first: an exact id or name, then a whole word of
         the id, name or keywords, then part of one, then a word of the description."""
@@ -115,6 +124,9 @@ class ModelQuerySet(EntryQuerySet):
                 output_field=IntegerField(),
             )
         return qs.annotate(rank=rank)
+
+
+_NO_CARD_LAST = Case(When(display_name="", then=Value(1)), default=Value(0), output_field=IntegerField())
 
 
 class Algorithm(Curated):

@@ -3,7 +3,7 @@ page's fragment, everything else (including a history restore) the whole page.""
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, Value, When
+from django.db.models import Count, Value
 from django.db.models.functions import Coalesce, Lower, NullIf
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -38,12 +38,6 @@ def _get_for_user(request, queryset, **lookup):
 
 def _page(request, queryset):
     return Paginator(queryset, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _best_first(models):
-    """Featured first, then models with a real model card, then by id."""
-    has_card = Case(When(display_name="", then=Value(1)), default=Value(0), output_field=IntegerField())
-    return models.order_by("-featured", has_card, "model_id")
 
 
 def _browsable_models():
@@ -85,7 +79,7 @@ def _sections():
             entries = models.filter(modality=modality, proprietary=False)
             count = sum(n for (m, proprietary), n in counts.items() if m == modality and not proprietary)
         if isinstance(entries.model(), Model):
-            entries = _best_first(entries)
+            entries = entries.best_first()
         preview = list(entries[: SECTION_SIZE + 1] if count is None else entries[:SECTION_SIZE])
         if count is None:
             # Small tables: count only when the preview is full.
@@ -98,7 +92,7 @@ def _sections():
 def _search(q):
     models = Model.objects.visible().search(q).for_listing()
     shown = models.not_deprecated()
-    ranked = shown.order_by("-rank", "-featured", "model_id")
+    ranked = shown.best_match()
     model_count = shown.count()
     return {
         "models": list(ranked[:SEARCH_PREVIEW]),
@@ -132,13 +126,13 @@ def model_list(request):
         models = models.search(f["q"])
 
     if f["sort"] == "relevance" and f["q"]:
-        models = models.order_by("-rank", "-featured", "model_id")
+        models = models.best_match()
     elif f["sort"] == "name":
         models = models.order_by(Lower(Coalesce(NullIf("display_name", Value("")), "model_id")))
     elif f["sort"] == "id":
         models = models.order_by("model_id")
     else:
-        models = _best_first(models)
+        models = models.best_first()
 
     category = model_category(request.GET)
     modality_label = dict(Modality.choices).get(f["modality"])
@@ -204,7 +198,7 @@ def algorithm_list(request):
 
 def algorithm_detail(request, slug):
     algorithm = _get_for_user(request, Algorithm.objects, slug=slug)
-    models = _best_first(algorithm.models.visible().for_listing())
+    models = algorithm.models.visible().for_listing().best_first()
     context = {"algorithm": algorithm, "models": models,
                "hyperparameters": hyperparameter_rows(algorithm.hyperparameters)}
     return render(request, "catalog/algorithm_detail.html", context)

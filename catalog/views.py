@@ -150,7 +150,7 @@ def model_list(request):
         "modalities": Modality.choices,
         "sorts": ModelFilterForm.SORTS,
     }
-    return _render(request, "catalog/model_list.html", "model-browser", context)
+    return _render(request, "catalog/model_list.html", "model-results", context)
 
 
 def model_detail(request, model_id):

@@ -108,7 +108,8 @@ def test_pages_of_results_hold_the_configured_number(client_in, make_model, sett
 def test_an_htmx_request_gets_the_fragment_and_a_history_restore_the_whole_page(client_in, make_model):
     make_model("huggingface-spc-bert-base-cased")
     fragment = client_in.get("/models/", {"q": "bert"}, HTTP_HX_REQUEST="true").content.decode()
-    assert 'id="model-browser"' in fragment and "<html" not in fragment
+    assert 'id="model-results"' in fragment and 'id="facets" hx-swap-oob="true"' in fragment
+    assert 'id="id_q"' not in fragment and "<html" not in fragment
 
     restore = client_in.get("/models/", {"q": "bert"}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in restore.content.decode()

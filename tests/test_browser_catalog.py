@@ -36,8 +36,8 @@ def test_a_person_browses_the_real_catalog_searches_filters_and_opens_a_model(si
     # Typing searches as you go: the URL follows, so it can be shared.
     page.fill("#id_q", "bert")
     page.wait_for_url(re.compile(r"q=bert"))
-    expect(page.locator("#model-browser .entry-title").first).to_contain_text(re.compile("bert", re.I))
-    titles = page.locator("#model-browser .model-card").all_inner_texts()[:6]
+    expect(page.locator("#model-results .entry-title").first).to_contain_text(re.compile("bert", re.I))
+    titles = page.locator("#model-results .model-card").all_inner_texts()[:6]
     assert all("bert" in t.lower() for t in titles), titles
     screenshot(page, "search-bert")
 
@@ -57,7 +57,7 @@ def test_a_person_browses_the_real_catalog_searches_filters_and_opens_a_model(si
     page.go_back()
     page.wait_for_url(re.compile(r"q=bert"))
     expect(page.locator("#id_q")).to_have_value("bert")
-    expect(page.locator("#model-browser .entry-title").first).to_contain_text(re.compile("bert", re.I))
+    expect(page.locator("#model-results .entry-title").first).to_contain_text(re.compile("bert", re.I))
 
     page.goto(f"{live_server.url}/models/pytorch-ic-mobilenet-v2/")
     expect(page.locator("#inference-instances")).to_contain_text("ml.")

@@ -20,7 +20,7 @@ def client(service, region=None):
     with _lock:
         if key not in _clients:
             config = Config(
-                retries={"mode": "standard", "max_attempts": settings.AWS_MAX_ATTEMPTS},
+                retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
                 connect_timeout=settings.AWS_TIMEOUT_SECONDS,
                 read_timeout=settings.AWS_TIMEOUT_SECONDS,
             )

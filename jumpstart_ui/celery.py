@@ -15,6 +15,11 @@ app.autodiscover_tasks()
 def _schedule(sender, **kwargs):
     from django.conf import settings
 
+    sender.add_periodic_task(
+        settings.POLL_SECONDS,
+        sender.signature("jobs.tasks.poll_endpoints", expires=settings.POLL_SECONDS),
+        name="follow in-flight endpoints",
+    )
     if settings.CATALOG_SYNC_HOURS:
         # expires drops a tick that waited in the queue past the next one instead of piling up.
         period = settings.CATALOG_SYNC_HOURS * 3600

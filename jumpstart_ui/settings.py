@@ -130,6 +130,8 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CATALOG_SYNC_HOURS = envint("CATALOG_SYNC_HOURS", "24")
+POLL_SECONDS = envint("POLL_SECONDS", "10")
+POLL_OVERLAP_SECONDS = envint("POLL_OVERLAP_SECONDS", "30")
 
 # AWS: boto3's standard credential chain; AWS_ENDPOINT_URL (read by botocore itself) points every
 # client at a stand-in such as the local AWS.

@@ -32,18 +32,23 @@ def client_in(client, user):
 
 @pytest.fixture
 def aws(monkeypatch):
-    """moto in-process, with fresh boto3 clients on both sides of it."""
+    """moto in-process, made to behave like SageMaker by the local AWS (endpoints settle on the
+    next read), with fresh boto3 clients on both sides of it."""
     from moto import mock_aws
 
     import aws as aws_boundary
+    from aws import local
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     aws_boundary.reset_clients()
+    local.install()
+    local.configure(endpoint_seconds=0)
     with mock_aws():
         yield aws_boundary
+    local.reset()
     aws_boundary.reset_clients()
 
 

@@ -30,17 +30,21 @@ INHERITED_SETTINGS = ("DATABASE_URL", "REDIS_URL", "VAR_DIR", "DEMO_PASSWORD", "
                       "OUTPUT_BUCKET", "SAGEMAKER_ROLE_ARN", "DEBUG")
 
 
-@pytest.fixture
-def demo_env(tmp_path):
+def private_env(folder):
+    """The environment for a demo of its own: SQLite and the filesystem broker under folder."""
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AWS_") and k not in INHERITED_SETTINGS}
-    # SQLite and the filesystem broker in a temporary folder: nothing shared with other runs.
+           if not k.startswith(("AWS_", "JSUI_")) and k not in INHERITED_SETTINGS}
     env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'demo.sqlite3'}",
-        VAR_DIR=str(tmp_path / "var"),
+        DATABASE_URL=f"sqlite:///{folder / 'demo.sqlite3'}",
+        VAR_DIR=str(folder / "var"),
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+@pytest.fixture
+def demo_env(tmp_path):
+    return private_env(tmp_path)
 
 
 def test_demo_prints_a_working_login_and_ctrl_c_stops_every_process_it_started(demo_env, tmp_path):

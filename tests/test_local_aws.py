@@ -67,6 +67,90 @@ def test_another_moto_version_is_refused_with_a_clear_message(monkeypatch):
         local.check_moto_version()
 
 
+def test_install_replaces_each_moto_method_it_patches_and_a_second_call_changes_nothing():
+    local.install()
+    local.install()
+    patches = local._patches()
+    assert len(patches) == 12
+    for cls, name, ours in patches:
+        assert getattr(cls, name) is ours, f"{cls.__name__}.{name} is not patched"
+        # What ours calls is moto's own method, never ours again.
+        assert local._stock[name].__module__.startswith("moto."), f"{cls.__name__}.{name}"
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    assert SageMakerRuntimeResponse.use_raw_body is True
+
+
+def test_a_moto_without_a_method_to_patch_is_refused_before_anything_is_patched(monkeypatch):
+    class Backend:
+        def create_endpoint(self):
+            pass
+
+    def _create_endpoint(self):
+        pass
+
+    monkeypatch.setattr(local, "_installed", False)
+    monkeypatch.setattr(local, "_patches", lambda: [
+        (Backend, "create_endpoint", _create_endpoint), (Backend, "list_endpoints", _create_endpoint)])
+    with pytest.raises(local.MotoVersionMismatch, match=r"cannot find Backend\.list_endpoints"):
+        local.install()
+    assert Backend.create_endpoint is not _create_endpoint
+
+
+def test_configure_returns_what_it_replaced_and_reset_restores_the_defaults():
+    previous = local.configure(endpoint_seconds=7, failing_instance_types={"ml.g5.xlarge"})
+    try:
+        assert previous == local.DEFAULT_SETTINGS
+        assert local.configure(**previous)["endpoint_seconds"] == 7
+        local.configure(no_quota_instance_types=set())
+        assert local._settings["no_quota_instance_types"] == frozenset()
+    finally:
+        local.reset()
+    assert local._settings == local.DEFAULT_SETTINGS
+    assert local.DEFAULT_SETTINGS["endpoint_seconds"] == 3
+
+
+@pytest.mark.parametrize("change", [
+    {"endpoint_seconds": -1},
+    {"failing_instance_types": "ml.g5.xlarge"},  # a string, not a set of them
+    {"no_quota_instance_types": {"p4d.24xlarge"}},
+])
+def test_configure_refuses_settings_that_would_silently_do_nothing(change):
+    with pytest.raises(ValueError):
+        local.configure(**change)
+    assert local._settings == local.DEFAULT_SETTINGS
+
+
+def test_serve_settings_come_from_the_jsui_local_environment_variables():
+    environ = {
+        "JSUI_LOCAL_ENDPOINT_SECONDS": "0.5",
+        "JSUI_LOCAL_FAILING_INSTANCE_TYPES": "ml.g5.xlarge, ml.m5.large",
+        "JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES": "",
+    }
+    try:
+        local.configure_from_env(environ)
+        assert local._settings == {
+            "endpoint_seconds": 0.5,
+            "failing_instance_types": {"ml.g5.xlarge", "ml.m5.large"},
+            "no_quota_instance_types": frozenset(),
+        }
+        assert local.describe_settings() == (
+            "endpoints take 0.5 s; failing instance types: ml.g5.xlarge, ml.m5.large; "
+            "no quota for: none")
+    finally:
+        local.reset()
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("JSUI_LOCAL_ENDPOINT_SECONDS", "soon"),
+    ("JSUI_LOCAL_FAILING_INSTANCE_TYPES", "g5.xlarge"),
+])
+def test_a_bad_environment_variable_is_named_and_changes_nothing(variable, value):
+    with pytest.raises(local.BadSetting, match=variable):
+        local.configure_from_env({"JSUI_LOCAL_ENDPOINT_SECONDS": "9", variable: value})
+    assert local._settings == local.DEFAULT_SETTINGS
+
+
 def test_seeded_manifest_reads_back_through_the_aws_boundary(endpoint, jumpstart_dir):
     s3 = boto3.client("s3", region_name="us-east-1")
     keys = local.seed_jumpstart_bucket(s3, "jumpstart-cache-prod-us-east-1", jumpstart_dir)

@@ -1,0 +1,148 @@
+"""Deploying: launch a deployment's SageMaker resources, follow endpoints to a settled state, and
+remove them. Celery tasks (jobs/tasks.py) call these; views only read rows and enqueue tasks."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+
+from aws import AwsError, jumpstart, sagemaker
+from aws.errors import explain
+
+from .models import Deployment, PollMark
+
+log = logging.getLogger(__name__)
+S = Deployment.Status
+
+# SageMaker's EndpointStatus in our words.
+STATUS_FROM_AWS = {
+    "Creating": S.CREATING, "Updating": S.UPDATING, "SystemUpdating": S.UPDATING, "RollingBack": S.UPDATING,
+    "InService": S.IN_SERVICE, "Deleting": S.DELETING, "Failed": S.FAILED, "UpdateRollbackFailed": S.FAILED,
+    "OutOfService": S.FAILED,
+}
+
+
+def build_request(deployment):
+    """The SageMaker requests for a deployment, resolved from its model's spec (pure, no AWS)."""
+    return jumpstart.deploy_request(
+        deployment.model.spec, region=settings.AWS_REGION,
+        model_name=deployment.model_name, endpoint_config_name=deployment.endpoint_config_name,
+        endpoint_name=deployment.endpoint_name, instance_type=deployment.instance_type,
+        instance_count=deployment.instance_count, role_arn=deployment.role_arn,
+        subnets=deployment.subnets, security_groups=deployment.security_groups,
+        kms_key_id=deployment.kms_key_id or None, accept_eula=deployment.eula_accepted_at is not None,
+        tags=[("jumpstart-ui:deployment", str(deployment.pk))],
+    )
+
+
+def launch(deployment):
+    """Create the Model, EndpointConfig and Endpoint; safe to run twice (names come from the row,
+    and what already exists is found, not made again). AwsError propagates when transient."""
+    if deployment.status != S.QUEUED:
+        return
+    try:
+        request = build_request(deployment)
+    except jumpstart.SpecError as exc:
+        deployment.move(S.FAILED, allowed_from=[S.QUEUED], failure_reason=str(exc), message=str(exc))
+        return
+    deployment.request = {
+        "model": request.model, "endpoint_config": request.endpoint_config, "endpoint": request.endpoint,
+        "sources": {name: {"value": s.value, "source": s.source} for name, s in request.sources.items() if s},
+    }
+    deployment.save(update_fields=["request"])
+    try:
+        for kind, kwargs in (("model", request.model), ("endpoint_config", request.endpoint_config),
+                             ("endpoint", request.endpoint)):
+            sagemaker.create(kind, kwargs)
+    except AwsError as exc:
+        if exc.transient:
+            raise
+        fail(deployment, exc, allowed_from=[S.QUEUED])
+        return
+    deployment.move(S.CREATING, allowed_from=[S.QUEUED], message="SageMaker is creating the endpoint.")
+
+
+def fail(deployment, exc, *, allowed_from):
+    reason = explain(exc) if isinstance(exc, AwsError) else str(exc)
+    deployment.move(S.FAILED, allowed_from=allowed_from, failure_reason=reason, message=reason)
+
+
+def poll():
+    """Bring every in-flight deployment up to date: one paged list of the endpoints changed since
+    the last poll, then a describe only for those that failed (for the reason) and for endpoints
+    being deleted that the list no longer shows. Returns the number of rows that moved."""
+    in_flight = list(Deployment.objects.in_flight())
+    if not in_flight:
+        return 0
+    mark = PollMark.objects.filter(name="endpoints").first()
+    # Re-read a little behind the last mark: list_endpoints may lag a moment behind a change.
+    since = mark.at - timedelta(seconds=settings.POLL_OVERLAP_SECONDS) if mark else None
+    changed, newest = sagemaker.changed_endpoints(since)
+    if newest:
+        PollMark.objects.update_or_create(name="endpoints", defaults={"at": newest})
+    seen = {state.name: state for state in changed}
+    moved = 0
+    for deployment in in_flight:
+        state = seen.get(deployment.endpoint_name)
+        if state is None and deployment.status == S.DELETING:
+            # Gone endpoints are not listed: ask about this one.
+            state = sagemaker.describe_endpoint(deployment.endpoint_name)
+            if state is None:
+                moved += finish_delete(deployment)
+                continue
+        if state is not None:
+            moved += apply(deployment, state)
+    return moved
+
+
+def refresh(deployment):
+    """Staff's "refresh now": describe one endpoint and apply what SageMaker says."""
+    if deployment.status in (S.QUEUED, S.DELETED):
+        return False
+    state = sagemaker.describe_endpoint(deployment.endpoint_name)
+    if state is None:
+        if deployment.status == S.DELETING:
+            return finish_delete(deployment)
+        reason = "The endpoint no longer exists in SageMaker."
+        return deployment.move(S.FAILED, allowed_from=[deployment.status], failure_reason=reason, message=reason)
+    return apply(deployment, state)
+
+
+def apply(deployment, state):
+    """Move the row to what SageMaker reports; True when it moved."""
+    status = STATUS_FROM_AWS.get(state.status)
+    if status is None or status == deployment.status:
+        return False
+    if status == S.FAILED and not state.failure_reason:
+        state = sagemaker.describe_endpoint(deployment.endpoint_name) or state
+    reason = state.failure_reason or (f"The endpoint is {state.status}." if status == S.FAILED else "")
+    return deployment.move(status, allowed_from=[deployment.status], failure_reason=reason,
+                           message=reason or f"SageMaker reports {state.status}.")
+
+
+def delete(deployment):
+    """Delete the endpoint; when it is already gone, finish at once (config and model too)."""
+    if deployment.status != S.DELETING:
+        return
+    try:
+        existed = sagemaker.delete("endpoint", deployment.endpoint_name)
+    except AwsError as exc:
+        if exc.transient:
+            raise
+        reason = f"Deleting the endpoint failed: {explain(exc)} It may still be running: try again."
+        deployment.move(S.FAILED, allowed_from=[S.DELETING], failure_reason=reason, message=reason)
+        return
+    if not existed:
+        finish_delete(deployment)
+
+
+def finish_delete(deployment):
+    """The endpoint is gone: remove its config and model, and close the row."""
+    for kind, name in (("endpoint_config", deployment.endpoint_config_name), ("model", deployment.model_name)):
+        try:
+            sagemaker.delete(kind, name)
+        except AwsError as exc:
+            # Left behind costs nothing while no endpoint uses it; say so in the history.
+            log.warning("could not delete %s %s: %s", kind, name, exc)
+            deployment.events.create(status=deployment.status, message=f"Could not delete the {kind.replace('_', ' ')}: {exc.reason}")
+    return deployment.move(S.DELETED, allowed_from=[S.DELETING], message="Endpoint, its config and its model deleted.")

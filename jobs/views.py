@@ -1,0 +1,122 @@
+"""Deploy a model, follow its endpoint, test it and delete it. Pages read the database; creating and
+deleting happen in Celery tasks. The only AWS calls here are interactive and bounded: the endpoint
+name check and role suggestions in the form, and a test request to an endpoint."""
+
+from functools import partial
+
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from aws import AwsError, jumpstart, sagemaker
+from aws.errors import explain
+from catalog.models import Model
+
+from .forms import DeployForm, InvokeForm, deploy_problem
+from .models import Deployment
+from .tasks import delete_deployment, launch_deployment
+
+S = Deployment.Status
+
+
+def _get_deployment_for_user(request, pk):
+    """Another user's deployment does not exist, as far as this user can tell."""
+    return get_object_or_404(Deployment.objects.visible_to(request.user).select_related("model", "user"), pk=pk)
+
+
+def _go(request, deployment):
+    url = deployment.get_absolute_url()
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
+
+
+def _role_suggestions():
+    try:
+        return sagemaker.execution_roles()
+    except AwsError:
+        return []  # suggestions only: the field still takes a typed ARN
+
+
+def deploy(request, model_id):
+    model = get_object_or_404(Model.objects.visible(), model_id=model_id)
+    if request.method == "POST":
+        form = DeployForm(request.POST, model=model)
+        if (existing := _same_submission(request)) is not None:
+            return _go(request, existing)
+        if form.is_valid():
+            try:
+                with transaction.atomic():
+                    deployment = form.deployment(request.user)
+                    deployment.save()
+                    deployment.events.create(status=S.QUEUED, message="Queued for launch.")
+                    transaction.on_commit(partial(launch_deployment.delay, deployment.pk))
+                return _go(request, deployment)
+            except IntegrityError:
+                # A double click raced this request: the first one made the deployment.
+                if (existing := _same_submission(request)) is not None:
+                    return _go(request, existing)
+                form.add_error("endpoint_name", "A deployment already uses this endpoint name: choose another.")
+    else:
+        form = DeployForm(initial=DeployForm.initial_for(model), model=model)
+    problem = deploy_problem(model)
+    context = {"model": model, "form": form, "problem": problem, "roles": [] if problem else _role_suggestions()}
+    template = "jobs/deploy.html#deploy-pane" if request.htmx else "jobs/deploy.html"
+    return render(request, template, context)
+
+
+def _same_submission(request):
+    token = request.POST.get("request_token", "")
+    try:
+        return Deployment.objects.filter(user=request.user, request_token=token).first()
+    except ValidationError:  # not a UUID: the form says so
+        return None
+
+
+def endpoint_list(request):
+    deployments = Deployment.objects.visible_to(request.user).select_related("model", "user")
+    show_deleted = request.GET.get("deleted") == "on"
+    if not show_deleted:
+        deployments = deployments.live()
+    page = Paginator(deployments, 25).get_page(request.GET.get("page"))
+    return render(request, "jobs/endpoint_list.html", {"page": page, "show_deleted": show_deleted})
+
+
+def endpoint_detail(request, pk):
+    deployment = _get_deployment_for_user(request, pk)
+    context = {"deployment": deployment, "events": deployment.events.all(), "poll_seconds": 2,
+               "invoke_form": InvokeForm(deployment=deployment)}
+    if request.htmx and not request.htmx.history_restore_request:
+        return render(request, "jobs/endpoint_detail.html#endpoint-status", context)
+    return render(request, "jobs/endpoint_detail.html", context)
+
+
+@require_POST
+def endpoint_invoke(request, pk):
+    deployment = _get_deployment_for_user(request, pk)
+    form = InvokeForm(request.POST, request.FILES, deployment=deployment)
+    result = None
+    if deployment.status != S.IN_SERVICE:
+        form.add_error(None, "The endpoint is not InService: wait until it is, then try again.")
+    elif form.is_valid():
+        accept = jumpstart.content_types(deployment.model.spec)[1] or "application/json"
+        try:
+            content_type, body = sagemaker.invoke(deployment.endpoint_name, form.body(), form.content_type, accept)
+            result = {"content_type": content_type, "text": body.decode("utf-8", "replace")}
+        except AwsError as exc:
+            form.add_error(None, f"SageMaker did not answer: {explain(exc)}")
+    context = {"deployment": deployment, "invoke_form": form, "result": result}
+    return render(request, "jobs/endpoint_detail.html#invoke-panel", context)
+
+
+@require_POST
+def endpoint_delete(request, pk):
+    deployment = _get_deployment_for_user(request, pk)
+    with transaction.atomic():
+        if deployment.move(S.DELETING, allowed_from=[S.IN_SERVICE, S.FAILED, S.UPDATING],
+                           message=f"Deletion requested by {request.user.get_username()}."):
+            transaction.on_commit(partial(delete_deployment.delay, deployment.pk))
+    return _go(request, deployment)

@@ -228,7 +228,7 @@ def _check_eula(spec, region, accept_eula):
     license accepted; the request then carries ModelAccessConfig.AcceptEula."""
     if not (spec.get("gated_bucket") or spec.get("hosting_eula_key")):
         return None
-    url = _eula_url(spec, region)
+    url = eula_url(spec, region)
     if not accept_eula:
         terms = f" Read the terms at {url}." if url else ""
         raise SpecError(f"{spec.get('model_id') or 'This model'} is gated: accept its end-user license "
@@ -236,7 +236,8 @@ def _check_eula(spec, region, accept_eula):
     return Sourced(url or True, "hosting_eula_key" if url else "gated_bucket")
 
 
-def _eula_url(spec, region):
+def eula_url(spec, region):
+    """Where JumpStart publishes the model's license text, or None."""
     key = spec.get("hosting_eula_key")
     if not key:
         return None

@@ -4,6 +4,7 @@ name check and role suggestions in the form, and a test request to an endpoint."
 
 from functools import partial
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
@@ -63,7 +64,8 @@ def deploy(request, model_id):
     else:
         form = DeployForm(initial=DeployForm.initial_for(model), model=model)
     problem = deploy_problem(model)
-    context = {"model": model, "form": form, "problem": problem, "roles": [] if problem else _role_suggestions()}
+    context = {"model": model, "form": form, "problem": problem, "roles": [] if problem else _role_suggestions(),
+               "eula_url": jumpstart.eula_url(model.spec, settings.AWS_REGION)}
     template = "jobs/deploy.html#deploy-pane" if request.htmx else "jobs/deploy.html"
     return render(request, template, context)
 

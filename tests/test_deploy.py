@@ -62,6 +62,29 @@ def deploy(client, django_capture_on_commit_callbacks, **overrides):
     return Deployment.objects.latest("pk")
 
 
+def offer(instance_type):
+    """Let MobileNet offer a machine type that the local AWS treats specially."""
+    model = Model.objects.get(model_id=MOBILENET)
+    model.supported_inference_instance_types = [*model.supported_inference_instance_types, instance_type]
+    model.save()
+
+
+def launched(client, capture, **overrides):
+    deployment = deploy(client, capture, **overrides)
+    deployments.launch(deployment)
+    deployment.refresh_from_db()
+    return deployment
+
+
+def poll_until(deployment, status, polls=5):
+    for _ in range(polls):
+        deployments.poll()
+        deployment.refresh_from_db()
+        if deployment.status == status:
+            break
+    return deployment
+
+
 @pytest.mark.parametrize("name, error", [
     ("-starts-with-hyphen", "start with a letter or digit"),
     ("has_underscore", "letters, digits and hyphens"),
@@ -186,14 +209,10 @@ class _Raw:
 
 
 def test_a_quota_error_fails_the_deployment_with_a_readable_reason(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
-    model = Model.objects.get(model_id=MOBILENET)
     quota_type = sorted(local.no_quota_instance_types())[0]
-    model.supported_inference_instance_types = [*model.supported_inference_instance_types, quota_type]
-    model.save()
-    deployment = deploy(client_in, django_capture_on_commit_callbacks, instance_type=quota_type)
-    deployments.launch(deployment)
+    offer(quota_type)
+    deployment = launched(client_in, django_capture_on_commit_callbacks, instance_type=quota_type)
 
-    deployment.refresh_from_db()
     assert deployment.status == S.FAILED
     assert quota_type in deployment.failure_reason and "Service Quotas" in deployment.failure_reason
     assert sm.list_endpoints()["Endpoints"] == []
@@ -202,60 +221,40 @@ def test_a_quota_error_fails_the_deployment_with_a_readable_reason(client_in, ca
 
 
 def test_the_poll_follows_creating_to_in_service_and_stops_polling_the_page(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
-    deployment = deploy(client_in, django_capture_on_commit_callbacks)
-    deployments.launch(deployment)
+    deployment = launched(client_in, django_capture_on_commit_callbacks)
     page = client_in.get(deployment.get_absolute_url()).content.decode()
     assert 'hx-trigger="every' in page
 
-    for _ in range(5):
-        deployments.poll()
-        deployment.refresh_from_db()
-        if deployment.status == S.IN_SERVICE:
-            break
+    poll_until(deployment, S.IN_SERVICE)
     assert deployment.status == S.IN_SERVICE and deployment.in_service_at
     page = client_in.get(deployment.get_absolute_url()).content.decode()
     assert 'hx-trigger="every' not in page and "InService" in page
 
 
 def test_a_failing_endpoint_shows_sagemakers_reason(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
-    model = Model.objects.get(model_id=MOBILENET)
     failing = sorted(local.failing_instance_types())[0]
-    model.supported_inference_instance_types = [*model.supported_inference_instance_types, failing]
-    model.save()
-    deployment = deploy(client_in, django_capture_on_commit_callbacks, instance_type=failing)
-    deployments.launch(deployment)
-    for _ in range(5):
-        deployments.poll()
-    deployment.refresh_from_db()
+    offer(failing)
+    deployment = launched(client_in, django_capture_on_commit_callbacks, instance_type=failing)
+    poll_until(deployment, S.FAILED)
     assert deployment.status == S.FAILED
     assert "health check" in deployment.failure_reason
     assert deployment.failure_reason in client_in.get(deployment.get_absolute_url()).content.decode()
 
 
 def test_delete_removes_the_endpoint_its_config_and_its_model(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
-    deployment = deploy(client_in, django_capture_on_commit_callbacks)
-    deployments.launch(deployment)
-    for _ in range(5):
-        deployments.poll()
+    deployment = poll_until(launched(client_in, django_capture_on_commit_callbacks), S.IN_SERVICE)
     with django_capture_on_commit_callbacks(execute=True):
         client_in.post(f"/endpoints/{deployment.pk}/delete/")
     deployment.refresh_from_db()
     assert deployment.status == S.DELETING
     deployments.delete(deployment)
-    for _ in range(5):
-        deployments.poll()
-        deployment.refresh_from_db()
-        if deployment.status == S.DELETED:
-            break
+    poll_until(deployment, S.DELETED)
     assert deployment.status == S.DELETED
     assert nothing_on_aws(sm)
 
 
 def test_test_inference_sends_the_example_and_shows_the_answer(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
-    deployment = deploy(client_in, django_capture_on_commit_callbacks)
-    deployments.launch(deployment)
-    for _ in range(5):
-        deployments.poll()
+    deployment = poll_until(launched(client_in, django_capture_on_commit_callbacks), S.IN_SERVICE)
     response = client_in.post(f"/endpoints/{deployment.pk}/invoke/", {})
     html = response.content.decode()
     assert response.status_code == 200 and 'id="invoke-result"' in html
@@ -290,3 +289,24 @@ def test_a_model_whose_spec_cannot_be_deployed_says_why_before_anything_is_tried
     response = post_deploy(client_in, model_id=model.model_id, instance_type=model.default_inference_instance_type)
     assert "cannot be deployed" in response.content.decode()
     assert Deployment.objects.count() == 0 and nothing_on_aws(sm)
+
+
+def test_staff_delete_endpoints_and_refresh_status_from_the_admin(client, staff, client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
+    deployment = launched(client_in, django_capture_on_commit_callbacks)
+    client.force_login(staff)
+    client.post("/admin/jobs/deployment/", {"action": "refresh_status", "_selected_action": [deployment.pk]})
+    deployment.refresh_from_db()
+    assert deployment.status == S.IN_SERVICE
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/admin/jobs/deployment/", {"action": "delete_endpoints", "_selected_action": [deployment.pk]})
+    deployment.refresh_from_db()
+    assert deployment.status == S.DELETING and queued[-1] == deployment.pk
+
+
+def test_staff_restrict_a_machine_type_in_the_admin_and_the_form_stops_offering_it(client, staff, client_in, catalog):
+    client.force_login(staff)
+    response = client.post("/admin/jobs/instancetype/add/", {"name": "ml.m5.xlarge", "note": "too costly"})
+    assert response.status_code == 302 and not InstanceType.objects.get().allowed
+    choices = client_in.get(f"/models/{MOBILENET}/deploy/").context["form"].fields["instance_type"].choices
+    assert "ml.m5.xlarge" not in [c for c, _ in choices] and "ml.m5.large" in [c for c, _ in choices]

@@ -68,6 +68,9 @@ def test_a_person_deploys_watches_it_come_up_tests_it_and_deletes_it(page, site)
     expect(page.locator("#endpoint-status .status").first).to_have_text("Deleted", timeout=30_000)
     page.goto(f"{base}/endpoints/")
     expect(page.locator("body")).not_to_contain_text("mobilenet-browser")
+    page.check("input[name=deleted]")
+    expect(page.locator("table.endpoints")).to_contain_text("mobilenet-browser")
+    screenshot(page, "endpoints-with-deleted")
 
 
 def test_a_failing_deployment_shows_sagemakers_reason(page, site):

@@ -113,6 +113,10 @@ def apply(deployment, state):
     status = STATUS_FROM_AWS.get(state.status)
     if status is None or status == deployment.status:
         return False
+    if deployment.status == S.DELETING:
+        # Deletion was asked for but its task may not have reached SageMaker yet: what SageMaker
+        # says of the endpoint until then is not news. Only its disappearance ends a deletion.
+        return False
     if status == S.FAILED and not state.failure_reason:
         state = sagemaker.describe_endpoint(deployment.endpoint_name) or state
     reason = state.failure_reason or (f"The endpoint is {state.status}." if status == S.FAILED else "")

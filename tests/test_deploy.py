@@ -253,6 +253,19 @@ def test_delete_removes_the_endpoint_its_config_and_its_model(client_in, catalog
     assert nothing_on_aws(sm)
 
 
+def test_a_poll_before_the_delete_task_runs_does_not_undo_the_deletion(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
+    deployment = poll_until(launched(client_in, django_capture_on_commit_callbacks), S.IN_SERVICE)
+    with django_capture_on_commit_callbacks(execute=True):
+        client_in.post(f"/endpoints/{deployment.pk}/delete/")
+    deployments.refresh(deployment)
+    poll_until(deployment, S.IN_SERVICE, polls=2)  # SageMaker still says InService
+    assert deployment.status == S.DELETING
+
+    deployments.delete(deployment)  # the task, late
+    poll_until(deployment, S.DELETED)
+    assert deployment.status == S.DELETED and nothing_on_aws(sm)
+
+
 def test_test_inference_sends_the_example_and_shows_the_answer(client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
     deployment = poll_until(launched(client_in, django_capture_on_commit_callbacks), S.IN_SERVICE)
     response = client_in.post(f"/endpoints/{deployment.pk}/invoke/", {})

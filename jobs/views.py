@@ -5,6 +5,7 @@ name check and role suggestions in the form, and a test request to an endpoint."
 from functools import partial
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
@@ -21,6 +22,7 @@ from .models import Deployment
 from .tasks import delete_deployment, launch_deployment
 
 S = Deployment.Status
+ROLES_CACHE_SECONDS = 300
 
 
 def _get_deployment_for_user(request, pk):
@@ -36,8 +38,9 @@ def _go(request, deployment):
 
 
 def _role_suggestions():
+    """The account's SageMaker roles, listed at most every few minutes per process."""
     try:
-        return sagemaker.execution_roles()
+        return cache.get_or_set("jobs:execution-roles", sagemaker.execution_roles, ROLES_CACHE_SECONDS)
     except AwsError:
         return []  # suggestions only: the field still takes a typed ARN
 

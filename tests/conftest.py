@@ -14,6 +14,14 @@ def pytest_sessionstart(session):
             pytest.exit(f"CI runs against PostgreSQL and Redis: {', '.join(missing)} unset", returncode=3)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (role suggestions are cached per process)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("ada", password="pw-ada-123")

@@ -323,3 +323,16 @@ def test_staff_restrict_a_machine_type_in_the_admin_and_the_form_stops_offering_
     assert response.status_code == 302 and not InstanceType.objects.get().allowed
     choices = client_in.get(f"/models/{MOBILENET}/deploy/").context["form"].fields["instance_type"].choices
     assert "ml.m5.xlarge" not in [c for c, _ in choices] and "ml.m5.large" in [c for c, _ in choices]
+
+
+def test_the_role_field_suggests_the_accounts_roles_that_trust_sagemaker(client_in, catalog, aws):
+    import json
+
+    trust = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    iam = aws.client("iam")
+    iam.create_role(RoleName="SageMakerRole", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(RoleName="LambdaRole", AssumeRolePolicyDocument=json.dumps(
+        {**trust, "Statement": [{**trust["Statement"][0], "Principal": {"Service": "lambda.amazonaws.com"}}]}))
+    html = client_in.get(f"/models/{MOBILENET}/deploy/", HTTP_HX_REQUEST="true").content.decode()
+    assert ":role/SageMakerRole" in html and "LambdaRole" not in html

@@ -237,11 +237,6 @@ class Model(Curated):
     def predictor_specs(self):
         return self.spec.get("predictor_specs") or {}
 
-    @property
-    def training_dataset_uri(self):
-        key = self.spec.get("default_training_dataset_key")
-        return f"s3://jumpstart-cache-prod-{{region}}/{key}" if key else ""
-
 
 class Notebook(Curated):
     """An example notebook from aws/amazon-sagemaker-examples that uses JumpStart."""

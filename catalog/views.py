@@ -78,7 +78,7 @@ def _sections():
             modality = category.params["modality"]
             entries = models.filter(modality=modality, proprietary=False)
             count = sum(n for (m, proprietary), n in counts.items() if m == modality and not proprietary)
-        if isinstance(entries.model(), Model):
+        if entries.model is Model:
             entries = entries.best_first()
         preview = list(entries[: SECTION_SIZE + 1] if count is None else entries[:SECTION_SIZE])
         if count is None:

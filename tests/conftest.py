@@ -119,3 +119,19 @@ def sign_in(page, base_url, username, password):
     page.fill("#id_password", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{base_url}/")
+
+
+@pytest.fixture
+def live_catalog_page(page, live_server, django_user_model):
+    """Sign a new user into the live server with the bundled catalog loaded: page_for(staff=...)."""
+    from catalog.sync import BUNDLED_DIR, sync_from_dir
+
+    sync_from_dir(BUNDLED_DIR)
+
+    def page_for(staff=False):
+        create = django_user_model.objects.create_superuser if staff else django_user_model.objects.create_user
+        create("grace" if staff else "ada", password="pw-browser-123")
+        sign_in(page, live_server.url, "grace" if staff else "ada", "pw-browser-123")
+        return page
+
+    return page_for

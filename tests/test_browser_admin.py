@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 from catalog.models import SyncRun
 from catalog.sync import BUNDLED_DIR, sync_from_dir
 
-from .conftest import screenshot, sign_in
+from .conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 # A model that is not first in its section until staff feature it.
@@ -15,11 +15,8 @@ CHOSEN = "tensorflow-ic-imagenet-mobilenet-v2-050-224-classification-4"
 
 
 @pytest.fixture
-def staff_page(page, live_server, django_user_model):
-    sync_from_dir(BUNDLED_DIR)
-    django_user_model.objects.create_superuser("grace", password="pw-grace-123")
-    sign_in(page, live_server.url, "grace", "pw-grace-123")
-    return page
+def staff_page(live_catalog_page):
+    return live_catalog_page(staff=True)
 
 
 def test_staff_feature_a_model_and_add_a_blog_link_that_people_then_see(staff_page, live_server):

@@ -5,19 +5,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from catalog.sync import BUNDLED_DIR, sync_from_dir
-
-from .conftest import screenshot, sign_in
+from .conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def signed_in(page, live_server, django_user_model):
-    sync_from_dir(BUNDLED_DIR)
-    django_user_model.objects.create_user("ada", password="pw-ada-123")
-    sign_in(page, live_server.url, "ada", "pw-ada-123")
-    return page
+def signed_in(live_catalog_page):
+    return live_catalog_page()
 
 
 def result_count(page):

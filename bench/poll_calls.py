@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/poll_calls.py
 
-Runs against the local AWS in-process (moto plus aws/local.py) and a throwaway SQLite database.
+Runs against the local AWS in-process (moto plus aws/local/) and a throwaway SQLite database.
 For each size it creates that many deployments and their endpoints (Creating), then counts the
 calls of: the first poll (no mark yet: it lists everything), a poll where nothing changed, and the
 poll where every endpoint has become InService. The deployments use the real MobileNet spec.

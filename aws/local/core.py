@@ -1,0 +1,144 @@
+"""What every imitated service shares: the pinned moto version, the settings a test or the demo
+turns (configure, reset, configure_from_env), moto's own methods that ours wrap, and AWS-shaped
+errors."""
+
+import os
+import re
+import threading
+
+# install() reaches into moto's private internals, which change between releases: built for this one.
+MOTO_VERSION = "5.2.5"
+
+
+class MotoVersionMismatch(RuntimeError):
+    pass
+
+
+class BadSetting(ValueError):
+    pass
+
+
+def check_moto_version():
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise MotoVersionMismatch(
+            f"aws.local was built for moto {MOTO_VERSION} but moto {moto.__version__} is installed. "
+            f"Install the pinned one (pip install -e '.[local]'), or port aws/local/ to the new "
+            f"version and run tests/test_local_aws.py."
+        )
+
+
+# --- Settings ------------------------------------------------------------------------------------
+
+DEFAULT_SETTINGS = {
+    "endpoint_seconds": 3.0,
+    # Supported by ~180 bundled models and the default of none: deploying on it shows a failure.
+    "failing_instance_types": frozenset({"ml.g4dn.xlarge"}),
+    # New accounts have no quota for it (26 bundled models default to it).
+    "no_quota_instance_types": frozenset({"ml.p4d.24xlarge"}),
+}
+ENV_SETTINGS = {
+    "endpoint_seconds": "JSUI_LOCAL_ENDPOINT_SECONDS",
+    "failing_instance_types": "JSUI_LOCAL_FAILING_INSTANCE_TYPES",
+    "no_quota_instance_types": "JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES",
+}
+# ml.<family>.<size>: ml.g5.2xlarge, ml.inf2.xlarge, ml.p6-b200.48xlarge, ml.t2.medium
+INSTANCE_TYPE = re.compile(
+    r"ml\.[a-z]+[0-9][a-z0-9]*(-[a-z0-9]+)*\.(nano|micro|small|medium|large|[0-9]*xlarge)")
+ENDPOINT_STATE = "sagemaker::endpoint"  # the name of our endpoint lifecycle in moto's state manager
+
+_settings = dict(DEFAULT_SETTINGS)
+
+
+def configure(*, endpoint_seconds=None, failing_instance_types=None, no_quota_instance_types=None):
+    """Change how the local SageMaker behaves from its next request on; returns the settings
+    replaced, so that `configure(**previous)` puts them back. They are process-wide."""
+    previous = dict(_settings)
+    if endpoint_seconds is not None:
+        if not endpoint_seconds >= 0:
+            raise ValueError(f"endpoint_seconds must be 0 or more, not {endpoint_seconds!r}")
+        _settings["endpoint_seconds"] = float(endpoint_seconds)
+    for name, types in (("failing_instance_types", failing_instance_types),
+                        ("no_quota_instance_types", no_quota_instance_types)):
+        if types is not None:
+            if isinstance(types, str) or not all(INSTANCE_TYPE.fullmatch(t) for t in types):
+                raise ValueError(
+                    f"{name} must be a set of instance types like ml.g5.2xlarge, not {types!r}")
+            _settings[name] = frozenset(types)
+    _register_pace()
+    return previous
+
+
+def reset():
+    """Restore the default settings and drop any state_manager override of the endpoint pace."""
+    from moto.moto_api import state_manager
+
+    configure(**DEFAULT_SETTINGS)
+    state_manager.unset_transition(ENDPOINT_STATE)
+
+
+def configure_from_env(environ=os.environ):
+    """Apply the JSUI_LOCAL_* variables that are set; returns the settings replaced."""
+    previous = dict(_settings)
+    for name, variable in ENV_SETTINGS.items():
+        raw = environ.get(variable)
+        if raw is None:
+            continue
+        try:
+            if name == "endpoint_seconds":
+                configure(endpoint_seconds=float(raw))
+            else:
+                configure(**{name: {t.strip() for t in raw.split(",") if t.strip()}})
+        except ValueError as exc:
+            configure(**previous)
+            raise BadSetting(f"{variable}={raw!r}: {exc}") from None
+    return previous
+
+
+def failing_instance_types():
+    """The instance types whose endpoints go Failed, as now configured."""
+    return _settings["failing_instance_types"]
+
+
+def no_quota_instance_types():
+    """The instance types create_endpoint refuses with ResourceLimitExceeded, as now configured."""
+    return _settings["no_quota_instance_types"]
+
+
+def describe_settings():
+    """The settings in a sentence, as `serve` prints them."""
+    s = _settings
+    return (f"endpoints take {s['endpoint_seconds']:g} s; failing instance types: "
+            f"{', '.join(sorted(s['failing_instance_types'])) or 'none'}; no quota for: "
+            f"{', '.join(sorted(s['no_quota_instance_types'])) or 'none'}")
+
+
+def _register_pace():
+    from moto.moto_api import state_manager
+
+    seconds = _settings["endpoint_seconds"]
+    # "time": a read moves an endpoint one step once `seconds` have passed since its last step;
+    # "immediate": the next read does.
+    pace = {"progression": "time", "seconds": seconds} if seconds else {"progression": "immediate"}
+    state_manager.register_default_transition(ENDPOINT_STATE, pace)
+
+
+
+_stock = {}  # method name -> moto's own method, which ours call for the work moto does right
+_lock = threading.Lock()  # the server answers from several threads
+
+
+def _now():
+    """Now, to the millisecond as AWS returns it, so a time read back compares equal."""
+    from moto.core.utils import utcnow
+
+    now = utcnow()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def _error(code, message):
+    # moto picks the service's error shapes by the exception's module: use a SageMaker one.
+    from moto.sagemaker.exceptions import SagemakerClientError
+
+    return SagemakerClientError(code, message)

@@ -132,6 +132,9 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CATALOG_SYNC_HOURS = envint("CATALOG_SYNC_HOURS", "24")
 POLL_SECONDS = envint("POLL_SECONDS", "10")
 POLL_OVERLAP_SECONDS = envint("POLL_OVERLAP_SECONDS", "30")
+# A job whose next step (launch, delete, stop) was handed to the broker this long ago without a
+# worker taking it is handed over again by beat: a lost message never leaves a job waiting forever.
+RESUME_AFTER_SECONDS = envint("RESUME_AFTER_SECONDS", "60")
 
 # AWS: boto3's standard credential chain; AWS_ENDPOINT_URL (read by botocore itself) points every
 # client at a stand-in such as the local AWS.

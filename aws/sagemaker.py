@@ -19,13 +19,14 @@ from .errors import AWS_EXCEPTIONS, AwsError, explain
 log = logging.getLogger(__name__)
 
 __all__ = ["EndpointState", "create", "describe_endpoint", "changed_endpoints", "delete", "invoke",
-           "execution_roles", "endpoint_exists", "explain"]
+           "execution_roles", "endpoint_name_taken", "explain"]
 
-# kind -> (create call, delete call, name parameter)
+# kind -> (create call, delete call, name parameter, describe call, ARN field)
 KINDS = {
-    "model": ("create_model", "delete_model", "ModelName"),
-    "endpoint_config": ("create_endpoint_config", "delete_endpoint_config", "EndpointConfigName"),
-    "endpoint": ("create_endpoint", "delete_endpoint", "EndpointName"),
+    "model": ("create_model", "delete_model", "ModelName", "describe_model", "ModelArn"),
+    "endpoint_config": ("create_endpoint_config", "delete_endpoint_config", "EndpointConfigName",
+                        "describe_endpoint_config", "EndpointConfigArn"),
+    "endpoint": ("create_endpoint", "delete_endpoint", "EndpointName", "describe_endpoint", "EndpointArn"),
 }
 # SageMaker answers ValidationException with these words for a duplicate name and a missing resource.
 ALREADY_EXISTS = "Cannot create already existing"
@@ -51,18 +52,41 @@ class EndpointState:
     last_modified: datetime  # AWS's clock, in UTC
 
 
-def create(kind, request_kwargs):
-    """Make the model, endpoint config or endpoint. True when made, False when one of that name
-    exists already: a retried task finds what it made instead of failing."""
-    create_call, _, _ = KINDS[kind]
+def create(kind, request_kwargs, *, owner_tag):
+    """Make the model, endpoint config or endpoint. True when made; False when one of that name
+    exists already and carries `owner_tag` (key, value): a retried task adopts what it made. One
+    that exists without our tag is somebody else's: AwsError NameTaken, never adopted."""
+    create_call, _, parameter, _, _ = KINDS[kind]
     try:
         getattr(client("sagemaker"), create_call)(**request_kwargs)
     except AWS_EXCEPTIONS as exc:
         error = _wrap(exc)
-        if error.code == "ValidationException" and ALREADY_EXISTS in error.reason:
+        if not (error.code == "ValidationException" and ALREADY_EXISTS in error.reason):
+            raise error from exc
+        name = request_kwargs[parameter]
+        key, value = owner_tag
+        if _tags(kind, name).get(key) == value:
             return False
-        raise error from exc
+        noun = kind.replace("_", " ")
+        raise AwsError("NameTaken", f"A SageMaker {noun} named {name} already exists in this account and "
+                       "was not made by this deployment.") from exc
     return True
+
+
+def _tags(kind, name):
+    """The tags of the resource of that exact name ({} when there is none of that exact name: AWS
+    refuses a create whose name differs only in case, and such a one is never ours)."""
+    _, _, parameter, describe_call, arn_field = KINDS[kind]
+    sm = client("sagemaker")
+    try:
+        arn = getattr(sm, describe_call)(**{parameter: name})[arn_field]
+        tags = sm.list_tags(ResourceArn=arn, MaxResults=100).get("Tags", [])
+    except AWS_EXCEPTIONS as exc:
+        error = _wrap(exc)
+        if _is_missing(error):
+            return {}
+        raise error from exc
+    return {tag["Key"]: tag["Value"] for tag in tags}
 
 
 def describe_endpoint(name):
@@ -77,8 +101,17 @@ def describe_endpoint(name):
     return _state(answer)
 
 
-def endpoint_exists(name):
-    return describe_endpoint(name) is not None
+def endpoint_name_taken(name):
+    """Is an endpoint of this name in the account, compared as SageMaker compares endpoint names
+    (case does not count)? A ListEndpoints with NameContains, which finds the exact name whatever
+    AWS does with case, compared without case; then a describe of the exact name."""
+    try:
+        page = client("sagemaker").list_endpoints(NameContains=name, MaxResults=LIST_PAGE_SIZE)
+    except AWS_EXCEPTIONS as exc:
+        raise _wrap(exc) from exc
+    if any(e["EndpointName"].lower() == name.lower() for e in page.get("Endpoints", [])):
+        return True
+    return describe_endpoint(name) is not None  # in case more than a page contains the name
 
 
 def changed_endpoints(since):
@@ -114,7 +147,7 @@ def changed_endpoints(since):
 
 def delete(kind, name):
     """Delete the model, endpoint config or endpoint. False when it was already gone."""
-    _, delete_call, parameter = KINDS[kind]
+    _, delete_call, parameter, _, _ = KINDS[kind]
     try:
         getattr(client("sagemaker"), delete_call)(**{parameter: name})
     except AWS_EXCEPTIONS as exc:

@@ -5,6 +5,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 
 from aws import AwsError, jumpstart, sagemaker
 from aws.errors import explain
@@ -31,39 +32,72 @@ def build_request(deployment):
         instance_count=deployment.instance_count, role_arn=deployment.role_arn,
         subnets=deployment.subnets, security_groups=deployment.security_groups,
         kms_key_id=deployment.kms_key_id or None, accept_eula=deployment.eula_accepted_at is not None,
-        tags=[("jumpstart-ui:deployment", str(deployment.pk))],
+        tags=[deployment.owner_tag],
     )
 
 
-def launch(deployment):
-    """Create the Model, EndpointConfig and Endpoint; safe to run twice (names come from the row,
-    and what already exists is found, not made again). AwsError propagates when transient."""
-    if deployment.status != S.QUEUED:
-        return
-    try:
-        request = build_request(deployment)
-    except jumpstart.SpecError as exc:
-        deployment.move(S.FAILED, allowed_from=[S.QUEUED], failure_reason=str(exc), message=str(exc))
-        return
-    deployment.request = {
+def recorded_request(deployment):
+    """The requests as the deployment keeps them (what the endpoint page shows), from build_request."""
+    request = build_request(deployment)
+    return {
         "model": request.model, "endpoint_config": request.endpoint_config, "endpoint": request.endpoint,
         "sources": {name: {"value": s.value, "source": s.source} for name, s in request.sources.items() if s},
     }
-    deployment.save(update_fields=["request"])
+
+
+CREATES = ("model", "endpoint_config", "endpoint")
+
+
+def launch(deployment):
+    """Create the Model, EndpointConfig and Endpoint the deployment recorded when it was submitted;
+    safe to run twice: names come from the row, and what already exists is adopted only when it
+    carries this deployment's tag. AwsError propagates when transient."""
+    if deployment.status != S.QUEUED or deployment.pending != "launch":
+        return
+    if not deployment.request.get("endpoint"):
+        try:
+            deployment.request = recorded_request(deployment)
+        except jumpstart.SpecError as exc:
+            deployment.move(S.FAILED, allowed_from=[S.QUEUED], failure_reason=str(exc), message=str(exc))
+            return
+        deployment.save(update_fields=["request"])
+    made = []
     try:
-        for kind, kwargs in (("model", request.model), ("endpoint_config", request.endpoint_config),
-                             ("endpoint", request.endpoint)):
-            sagemaker.create(kind, kwargs)
+        for kind in CREATES:
+            sagemaker.create(kind, deployment.request[kind], owner_tag=deployment.owner_tag)
+            made.append(kind)
     except AwsError as exc:
         if exc.transient:
             raise
-        fail(deployment, exc, allowed_from=[S.QUEUED])
+        fail(deployment, exc, allowed_from=[S.QUEUED], also=_take_back(deployment, made))
         return
-    deployment.move(S.CREATING, allowed_from=[S.QUEUED], message="SageMaker is creating the endpoint.")
+    deployment.move(S.CREATING, allowed_from=[S.QUEUED], pending="", message="SageMaker is creating the endpoint.")
 
 
-def fail(deployment, exc, *, allowed_from):
+def _take_back(deployment, made):
+    """After a refusal part-way (a quota, say), delete what this launch had made, so nothing is
+    left behind unsaid. Returns a sentence for the failure reason."""
+    names = {"model": deployment.model_name, "endpoint_config": deployment.endpoint_config_name}
+    gone, left = [], []
+    for kind in reversed([kind for kind in made if kind in names]):
+        noun = kind.replace("_", " ")
+        try:
+            sagemaker.delete(kind, names[kind])
+            gone.append(noun)
+        except AwsError as exc:
+            log.warning("could not delete %s %s: %s", kind, names[kind], exc)
+            left.append(f"the {noun} {names[kind]}")
+    if left:
+        return (f"It made {' and '.join(left)}, which could not be deleted: they cost nothing while no "
+                "endpoint uses them; delete them in the SageMaker console.")
+    if gone:
+        return f"The {' and '.join(gone)} it had made {'were' if len(gone) > 1 else 'was'} deleted again."
+    return ""
+
+
+def fail(deployment, exc, *, allowed_from, also=""):
     reason = explain(exc) if isinstance(exc, AwsError) else str(exc)
+    reason = f"{reason} {also}".strip()
     deployment.move(S.FAILED, allowed_from=allowed_from, failure_reason=reason, message=reason)
 
 
@@ -124,9 +158,23 @@ def apply(deployment, state):
                            message=reason or f"SageMaker reports {state.status}.")
 
 
+def request_deletion(deployment, user, *, via=""):
+    """Move the deployment to Deleting and hand the delete to a worker; False when it was not in a
+    state that can be deleted (or someone else asked first)."""
+    from .tasks import hand_over  # tasks call this module
+
+    with transaction.atomic():
+        moved = deployment.move(S.DELETING, allowed_from=[S.IN_SERVICE, S.FAILED, S.UPDATING], pending="delete",
+                                message=f"Deletion requested by {user.get_username()}{via}.")
+        if moved:
+            hand_over(deployment, "delete")
+    return moved
+
+
 def delete(deployment):
-    """Delete the endpoint; when it is already gone, finish at once (config and model too)."""
-    if deployment.status != S.DELETING:
+    """Delete the endpoint; when it is already gone, finish at once (config and model too). The poll
+    follows the deletion from there."""
+    if deployment.status != S.DELETING or deployment.pending != "delete":
         return
     try:
         existed = sagemaker.delete("endpoint", deployment.endpoint_name)
@@ -136,7 +184,9 @@ def delete(deployment):
         reason = f"Deleting the endpoint failed: {explain(exc)} It may still be running: try again."
         deployment.move(S.FAILED, allowed_from=[S.DELETING], failure_reason=reason, message=reason)
         return
-    if not existed:
+    if existed:
+        deployment.step_done("delete")
+    else:
         finish_delete(deployment)
 
 

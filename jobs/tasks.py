@@ -1,21 +1,31 @@
-"""Celery tasks for deployments: thin wrappers that take ids and retry by kind of error."""
+"""Celery tasks for jobs: thin wrappers that take ids, do one step and retry by kind of error; and
+the hand-over that makes sure a step whose message was lost is sent again."""
+
+import logging
+from functools import partial
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 
 from aws import AwsError
 
 from . import deployments
-from .models import Deployment
+from .models import Deployment, due
 
-# Throttling and network errors back off and retry; after the last try the deployment fails with
-# AWS's reason instead of waiting forever.
+log = logging.getLogger(__name__)
+
+# Throttling and network errors back off and retry; after the last try the job fails with AWS's
+# reason instead of waiting forever.
 RETRY = {"bind": True, "max_retries": 5, "acks_late": True}
 
 
-def _retry_or_fail(task, deployment, exc, allowed_from):
+def _retry_or_fail(task, job, step, exc, allowed_from):
     if task.request.retries < task.max_retries:
-        raise task.retry(exc=exc, countdown=min(60, 2 ** (task.request.retries + 1)))
-    deployments.fail(deployment, exc, allowed_from=allowed_from)
+        countdown = min(60, 2 ** (task.request.retries + 1))
+        job.postpone(step, countdown)  # not lost while it waits for its retry
+        raise task.retry(exc=exc, countdown=countdown)
+    deployments.fail(job, exc, allowed_from=allowed_from)
 
 
 @shared_task(name="jobs.tasks.launch_deployment", **RETRY)
@@ -24,7 +34,7 @@ def launch_deployment(self, pk):
     try:
         deployments.launch(deployment)
     except AwsError as exc:
-        _retry_or_fail(self, deployment, exc, [Deployment.Status.QUEUED])
+        _retry_or_fail(self, deployment, "launch", exc, [Deployment.Status.QUEUED])
 
 
 @shared_task(name="jobs.tasks.delete_deployment", **RETRY)
@@ -33,10 +43,63 @@ def delete_deployment(self, pk):
     try:
         deployments.delete(deployment)
     except AwsError as exc:
-        _retry_or_fail(self, deployment, exc, [Deployment.Status.DELETING])
+        _retry_or_fail(self, deployment, "delete", exc, [Deployment.Status.DELETING])
+
+
+@shared_task(name="jobs.tasks.refresh_deployment", bind=True, max_retries=3)
+def refresh_deployment(self, pk):
+    """Staff's "refresh now" from the admin: describe one endpoint and apply what SageMaker says."""
+    deployment = Deployment.objects.get(pk=pk)
+    try:
+        deployments.refresh(deployment)
+    except AwsError as exc:
+        if exc.transient and self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=5)
+        deployment.events.create(status=deployment.status, message=f"Could not refresh the status: {exc.reason}")
 
 
 @shared_task(name="jobs.tasks.poll_endpoints")
 def poll_endpoints():
     """Beat runs this every few seconds with an expiry, so late ticks are dropped, not piled up."""
     return deployments.poll()
+
+
+# -- handing steps to workers -----------------------------------------------------------------------
+
+# (kind of job, step) -> the task that does it.
+STEPS = {
+    (Deployment, "launch"): launch_deployment,
+    (Deployment, "delete"): delete_deployment,
+}
+
+
+def hand_over(job, step):
+    """Send `step` of `job` to a worker once the current transaction commits. The row already says
+    it owes `step` (job.pending); if the broker is down now, beat sends it again later."""
+    task = STEPS[type(job), step]
+    transaction.on_commit(partial(task.delay, job.pk), robust=True)
+
+
+@shared_task(name="jobs.tasks.resume_lost_steps")
+def resume_lost_steps():
+    """Send again every step that no worker took in time (a worker killed after it fetched the
+    message, a broker restarted, a message dropped): beat runs this every POLL_SECONDS, so a lost
+    step waits at most RESUME_AFTER_SECONDS plus one poll. Each step is safe to run twice."""
+    now = timezone.now()
+    resumed = 0
+    for model in {kind for kind, _ in STEPS}:
+        for job in model.objects.lost_steps(now):
+            # Compare-and-swap on the due time: of two beats (or a slow one), only one resends.
+            with transaction.atomic():
+                taken = model.objects.filter(pk=job.pk, pending=job.pending, pending_due=job.pending_due).update(
+                    pending_due=due(now))
+                if not taken:
+                    continue
+                job.events.create(status=job.status, message=(
+                    f"No worker had taken the {job.pending} step in time (its message was lost): sent it again."))
+                hand_over(job, job.pending)
+            resumed += 1
+    if resumed:
+        log.warning("sent %d lost job step(s) to the workers again", resumed)
+    return resumed
+

@@ -2,11 +2,12 @@
 deleting happen in Celery tasks. The only AWS calls here are interactive and bounded: the endpoint
 name check and role suggestions in the form, and a test request to an endpoint."""
 
-from functools import partial
+import json
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
@@ -17,17 +18,22 @@ from aws import AwsError, jumpstart, sagemaker
 from aws.errors import explain
 from catalog.models import Model
 
+from . import deployments
 from .forms import DeployForm, InvokeForm, deploy_problem
 from .models import Deployment
-from .tasks import delete_deployment, launch_deployment
+from .tasks import hand_over
 
 S = Deployment.Status
 ROLES_CACHE_SECONDS = 300
 
 
-def _get_deployment_for_user(request, pk):
-    """Another user's deployment does not exist, as far as this user can tell."""
-    return get_object_or_404(Deployment.objects.visible_to(request.user).select_related("model", "user"), pk=pk)
+def _get_deployment_for_user(request, pk, action="view"):
+    """Another user's deployment does not exist, as far as this user can tell, unless their
+    permissions let them see it; acting on it ("change", "delete") takes that permission too."""
+    deployment = get_object_or_404(Deployment.objects.visible_to(request.user).select_related("model", "user"), pk=pk)
+    if not deployment.may(request.user, action):
+        raise PermissionDenied(f"You may see this endpoint but not {action} it.")
+    return deployment
 
 
 def _go(request, deployment):
@@ -57,13 +63,16 @@ def deploy(request, model_id):
                     deployment = form.deployment(request.user)
                     deployment.save()
                     deployment.events.create(status=S.QUEUED, message="Queued for launch.")
-                    transaction.on_commit(partial(launch_deployment.delay, deployment.pk))
+                    hand_over(deployment, "launch")
                 return _go(request, deployment)
             except IntegrityError:
-                # A double click raced this request: the first one made the deployment.
-                if (existing := _same_submission(request)) is not None:
-                    return _go(request, existing)
                 form.add_error("endpoint_name", "A deployment already uses this endpoint name: choose another.")
+        # A double click raced this request while it was checked: its name is now "taken" by the
+        # deployment the first click made. The answer to both clicks is that deployment.
+        if (existing := _same_submission(request)) is not None:
+            return _go(request, existing)
+        if form.has_error("request_token"):
+            form = form.with_new_token()
     else:
         form = DeployForm(initial=DeployForm.initial_for(model), model=model)
     problem = deploy_problem(model)
@@ -83,25 +92,31 @@ def _same_submission(request):
 
 def endpoint_list(request):
     deployments = Deployment.objects.visible_to(request.user).select_related("model", "user")
+    sees_all = request.user.has_perm("jobs.view_deployment")
     show_deleted = request.GET.get("deleted") == "on"
     if not show_deleted:
         deployments = deployments.live()
     page = Paginator(deployments, 25).get_page(request.GET.get("page"))
-    return render(request, "jobs/endpoint_list.html", {"page": page, "show_deleted": show_deleted})
+    return render(request, "jobs/endpoint_list.html", {"page": page, "show_deleted": show_deleted, "sees_all": sees_all})
 
 
 def endpoint_detail(request, pk):
     deployment = _get_deployment_for_user(request, pk)
     context = {"deployment": deployment, "events": deployment.events.all(), "poll_seconds": 2,
-               "invoke_form": InvokeForm(deployment=deployment)}
+               "invoke_form": InvokeForm(deployment=deployment), **_powers(request, deployment)}
     if request.htmx and not request.htmx.history_restore_request:
         return render(request, "jobs/endpoint_detail.html#endpoint-status", context)
     return render(request, "jobs/endpoint_detail.html", context)
 
 
+def _powers(request, deployment):
+    return {"may_invoke": deployment.may(request.user, "change"), "may_delete": deployment.may(request.user, "delete"),
+            "sees_owner": deployment.user_id != request.user.pk or request.user.has_perm("jobs.view_deployment")}
+
+
 @require_POST
 def endpoint_invoke(request, pk):
-    deployment = _get_deployment_for_user(request, pk)
+    deployment = _get_deployment_for_user(request, pk, "change")
     form = InvokeForm(request.POST, request.FILES, deployment=deployment)
     result = None
     if deployment.status != S.IN_SERVICE:
@@ -110,18 +125,24 @@ def endpoint_invoke(request, pk):
         accept = jumpstart.content_types(deployment.model.spec)[1] or "application/json"
         try:
             content_type, body = sagemaker.invoke(deployment.endpoint_name, form.body(), form.content_type, accept)
-            result = {"content_type": content_type, "text": body.decode("utf-8", "replace")}
+            result = {"content_type": content_type, "text": _readable(body)}
         except AwsError as exc:
             form.add_error(None, f"SageMaker did not answer: {explain(exc)}")
-    context = {"deployment": deployment, "invoke_form": form, "result": result}
+    context = {"deployment": deployment, "invoke_form": form, "result": result, **_powers(request, deployment)}
     return render(request, "jobs/endpoint_detail.html#invoke-panel", context)
+
+
+def _readable(body):
+    """The answer as a person reads it: JSON indented, anything else as text."""
+    text = body.decode("utf-8", "replace")
+    try:
+        return json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+    except ValueError:
+        return text
 
 
 @require_POST
 def endpoint_delete(request, pk):
-    deployment = _get_deployment_for_user(request, pk)
-    with transaction.atomic():
-        if deployment.move(S.DELETING, allowed_from=[S.IN_SERVICE, S.FAILED, S.UPDATING],
-                           message=f"Deletion requested by {request.user.get_username()}."):
-            transaction.on_commit(partial(delete_deployment.delay, deployment.pk))
+    deployment = _get_deployment_for_user(request, pk, "delete")
+    deployments.request_deletion(deployment, request.user)
     return _go(request, deployment)

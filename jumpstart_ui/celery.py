@@ -20,6 +20,11 @@ def _schedule(sender, **kwargs):
         sender.signature("jobs.tasks.poll_endpoints", expires=settings.POLL_SECONDS),
         name="follow in-flight endpoints",
     )
+    sender.add_periodic_task(
+        settings.POLL_SECONDS,
+        sender.signature("jobs.tasks.resume_lost_steps", expires=settings.POLL_SECONDS),
+        name="send lost job steps to the workers again",
+    )
     if settings.CATALOG_SYNC_HOURS:
         # expires drops a tick that waited in the queue past the next one instead of piling up.
         period = settings.CATALOG_SYNC_HOURS * 3600

@@ -157,7 +157,7 @@ def test_launch_run_twice_creates_one_endpoint(client_in, catalog, sm, queued, d
     deployment = deploy(client_in, django_capture_on_commit_callbacks)
     deployments.launch(deployment)
     # A redelivered message for a row that a crash left queued.
-    Deployment.objects.filter(pk=deployment.pk).update(status=S.QUEUED)
+    Deployment.objects.filter(pk=deployment.pk).update(status=S.QUEUED, pending="launch")
     deployment.refresh_from_db()
     deployments.launch(deployment)
 
@@ -302,19 +302,6 @@ def test_a_model_whose_spec_cannot_be_deployed_says_why_before_anything_is_tried
     response = post_deploy(client_in, model_id=model.model_id, instance_type=model.default_inference_instance_type)
     assert "cannot be deployed" in response.content.decode()
     assert Deployment.objects.count() == 0 and nothing_on_aws(sm)
-
-
-def test_staff_delete_endpoints_and_refresh_status_from_the_admin(client, staff, client_in, catalog, sm, queued, django_capture_on_commit_callbacks):
-    deployment = launched(client_in, django_capture_on_commit_callbacks)
-    client.force_login(staff)
-    client.post("/admin/jobs/deployment/", {"action": "refresh_status", "_selected_action": [deployment.pk]})
-    deployment.refresh_from_db()
-    assert deployment.status == S.IN_SERVICE
-
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post("/admin/jobs/deployment/", {"action": "delete_endpoints", "_selected_action": [deployment.pk]})
-    deployment.refresh_from_db()
-    assert deployment.status == S.DELETING and queued[-1] == deployment.pk
 
 
 def test_staff_restrict_a_machine_type_in_the_admin_and_the_form_stops_offering_it(client, staff, client_in, catalog):

@@ -15,6 +15,7 @@ from aws.errors import AwsError, explain
 
 SPEC = Path(__file__).resolve().parent / "fixtures" / "jumpstart" / "community_models" / "pytorch-ic-mobilenet-v2" / "specs_v3.0.25.json"
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
+OURS = ("jumpstart-ui:deployment", "7f0c3a52-0000-4000-8000-000000000001")
 QUOTA_MESSAGE = (
     "The account-level service limit 'ml.g5.12xlarge for endpoint usage' is 0 Instances, with current "
     "utilization of 0 Instances and a request delta of 1 Instances. Please use AWS Service Quotas to "
@@ -29,11 +30,12 @@ def deploy():
     return jumpstart.deploy_request(
         json.loads(SPEC.read_text()), region="us-east-1", model_name="jsui-m-1",
         endpoint_config_name="jsui-c-1", endpoint_name="jsui-e-1", instance_type="ml.m5.large", role_arn=ROLE,
+        tags=[OURS],
     )
 
 
 def create_all(deploy):
-    return [sagemaker.create(kind, getattr(deploy, kind)) for kind in ("model", "endpoint_config", "endpoint")]
+    return [sagemaker.create(kind, getattr(deploy, kind), owner_tag=OURS) for kind in ("model", "endpoint_config", "endpoint")]
 
 
 class _Raw(io.BytesIO):
@@ -100,8 +102,24 @@ def test_a_retried_create_finds_what_it_made(aws, deploy):
     sends = answer_first(sm, "CreateEndpoint", [None, taken])
     create_all(deploy)
 
-    assert sagemaker.create("endpoint", deploy.endpoint) is False
+    assert sagemaker.create("endpoint", deploy.endpoint, owner_tag=OURS) is False
     assert sends == ["CreateEndpoint", "CreateEndpoint"]
+
+
+def test_a_taken_name_without_our_tag_is_never_adopted(aws, deploy):
+    create_all(deploy)
+    someone_elses = ("jumpstart-ui:deployment", "another-row")
+    with pytest.raises(AwsError) as raised:
+        sagemaker.create("model", deploy.model, owner_tag=someone_elses)
+    assert raised.value.code == "NameTaken" and not raised.value.transient
+    assert "was not made by this deployment" in raised.value.reason
+
+    # A name that differs only in case is taken too, and is never ours: it is not that exact name.
+    shouting = {**deploy.endpoint, "EndpointName": "JSUI-E-1"}
+    with pytest.raises(AwsError) as raised:
+        sagemaker.create("endpoint", shouting, owner_tag=OURS)
+    assert raised.value.code == "NameTaken"
+    assert [e["EndpointName"] for e in aws.client("sagemaker").list_endpoints()["Endpoints"]] == ["jsui-e-1"]
 
 
 def test_other_validation_errors_on_create_are_permanent(aws, deploy):
@@ -110,19 +128,20 @@ def test_other_validation_errors_on_create_are_permanent(aws, deploy):
         "allows principal 'sagemaker.amazonaws.com' to assume the role.")])
 
     with pytest.raises(AwsError) as raised:
-        sagemaker.create("model", deploy.model)
+        sagemaker.create("model", deploy.model, owner_tag=OURS)
     assert raised.value.transient is False
     assert "trust policy allows the service principal sagemaker.amazonaws.com" in explain(raised.value)
 
 
 def test_describing_a_missing_endpoint_gives_none(aws):
     assert sagemaker.describe_endpoint("jsui-never-made") is None
-    assert sagemaker.endpoint_exists("jsui-never-made") is False
+    assert sagemaker.endpoint_name_taken("jsui-never-made") is False
 
 
 def test_delete_says_whether_there_was_something_to_delete(aws, deploy):
     create_all(deploy)
-    assert sagemaker.endpoint_exists("jsui-e-1") is True
+    assert sagemaker.endpoint_name_taken("jsui-e-1") is True
+    assert sagemaker.endpoint_name_taken("JSUI-E-1") is True  # SageMaker ignores case in names
 
     assert [sagemaker.delete(kind, name) for kind, name in
             (("endpoint", "jsui-e-1"), ("endpoint_config", "jsui-c-1"), ("model", "jsui-m-1"))] == [True, True, True]
@@ -191,7 +210,7 @@ def test_throttling_once_is_absorbed_by_the_standard_retry(aws, deploy, settings
     sends = answer_first(aws.client("sagemaker"), "CreateModel",
                          [aws_answer(400, "ThrottlingException", "Rate exceeded")])
 
-    assert sagemaker.create("model", deploy.model) is True  # the retry went through to moto
+    assert sagemaker.create("model", deploy.model, owner_tag=OURS) is True  # the retry went through to moto
     assert sends == ["CreateModel", "CreateModel"]
 
 
@@ -201,7 +220,7 @@ def test_throttling_that_outlasts_the_retries_is_a_transient_error(aws, deploy, 
                          [aws_answer(400, "ThrottlingException", "Rate exceeded") for _ in range(5)])
 
     with pytest.raises(AwsError) as raised:
-        sagemaker.create("model", deploy.model)
+        sagemaker.create("model", deploy.model, owner_tag=OURS)
     assert raised.value.code == "ThrottlingException" and raised.value.transient is True
     assert len(sends) == 2  # AWS_MAX_ATTEMPTS sends in all; then Celery's retry takes over
     assert "Wait a minute" in explain(raised.value)
@@ -218,11 +237,11 @@ def test_a_server_error_is_transient(aws, settings):
 def test_no_quota_is_permanent_and_names_the_instance_type(aws, deploy):
     sends = answer_first(aws.client("sagemaker"), "CreateEndpoint",
                          [aws_answer(400, "ResourceLimitExceeded", QUOTA_MESSAGE)])
-    sagemaker.create("model", deploy.model)
-    sagemaker.create("endpoint_config", deploy.endpoint_config)
+    sagemaker.create("model", deploy.model, owner_tag=OURS)
+    sagemaker.create("endpoint_config", deploy.endpoint_config, owner_tag=OURS)
 
     with pytest.raises(AwsError) as raised:
-        sagemaker.create("endpoint", deploy.endpoint)
+        sagemaker.create("endpoint", deploy.endpoint, owner_tag=OURS)
     error = raised.value
     assert error.code == "ResourceLimitExceeded" and error.transient is False
     assert sends == ["CreateEndpoint"]  # not retried

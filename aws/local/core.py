@@ -5,6 +5,7 @@ errors."""
 import os
 import re
 import threading
+import time
 
 # install() reaches into moto's private internals, which change between releases: built for this one.
 MOTO_VERSION = "5.2.5"
@@ -37,8 +38,12 @@ DEFAULT_SETTINGS = {
     "failing_instance_types": frozenset({"ml.g4dn.xlarge"}),
     # New accounts have no quota for it (26 bundled models default to it).
     "no_quota_instance_types": frozenset({"ml.p4d.24xlarge"}),
+    # How long a Create* call takes to answer, after the resource exists (as on AWS, where an
+    # answer lost on its way back leaves the resource made).
+    "create_seconds": 0.0,
 }
 ENV_SETTINGS = {
+    "create_seconds": "JSUI_LOCAL_CREATE_SECONDS",
     "endpoint_seconds": "JSUI_LOCAL_ENDPOINT_SECONDS",
     "failing_instance_types": "JSUI_LOCAL_FAILING_INSTANCE_TYPES",
     "no_quota_instance_types": "JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES",
@@ -51,14 +56,16 @@ ENDPOINT_STATE = "sagemaker::endpoint"  # the name of our endpoint lifecycle in 
 _settings = dict(DEFAULT_SETTINGS)
 
 
-def configure(*, endpoint_seconds=None, failing_instance_types=None, no_quota_instance_types=None):
+def configure(*, endpoint_seconds=None, failing_instance_types=None, no_quota_instance_types=None,
+              create_seconds=None):
     """Change how the local SageMaker behaves from its next request on; returns the settings
     replaced, so that `configure(**previous)` puts them back. They are process-wide."""
     previous = dict(_settings)
-    if endpoint_seconds is not None:
-        if not endpoint_seconds >= 0:
-            raise ValueError(f"endpoint_seconds must be 0 or more, not {endpoint_seconds!r}")
-        _settings["endpoint_seconds"] = float(endpoint_seconds)
+    for name, seconds in (("endpoint_seconds", endpoint_seconds), ("create_seconds", create_seconds)):
+        if seconds is not None:
+            if not seconds >= 0:
+                raise ValueError(f"{name} must be 0 or more, not {seconds!r}")
+            _settings[name] = float(seconds)
     for name, types in (("failing_instance_types", failing_instance_types),
                         ("no_quota_instance_types", no_quota_instance_types)):
         if types is not None:
@@ -86,8 +93,8 @@ def configure_from_env(environ=os.environ):
         if raw is None:
             continue
         try:
-            if name == "endpoint_seconds":
-                configure(endpoint_seconds=float(raw))
+            if name.endswith("_seconds"):
+                configure(**{name: float(raw)})
             else:
                 configure(**{name: {t.strip() for t in raw.split(",") if t.strip()}})
         except ValueError as exc:
@@ -109,7 +116,8 @@ def no_quota_instance_types():
 def describe_settings():
     """The settings in a sentence, as `serve` prints them."""
     s = _settings
-    return (f"endpoints take {s['endpoint_seconds']:g} s; failing instance types: "
+    return (f"endpoints take {s['endpoint_seconds']:g} s; create calls answer in {s['create_seconds']:g} s; "
+            f"failing instance types: "
             f"{', '.join(sorted(s['failing_instance_types'])) or 'none'}; no quota for: "
             f"{', '.join(sorted(s['no_quota_instance_types'])) or 'none'}")
 
@@ -124,6 +132,10 @@ def _register_pace():
     state_manager.register_default_transition(ENDPOINT_STATE, pace)
 
 
+def answer_late():
+    """A Create* call has done its work: take as long to answer as configured."""
+    if _settings["create_seconds"]:
+        time.sleep(_settings["create_seconds"])
 
 _stock = {}  # method name -> moto's own method, which ours call for the work moto does right
 _lock = threading.Lock()  # the server answers from several threads

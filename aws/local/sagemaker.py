@@ -15,8 +15,9 @@
 - Real instance types. Endpoint configs take any well-formed ml.<family>.<size> (ml.g5.2xlarge,
   ml.p6-b200.48xlarge); a malformed one is a ValidationException.
 - Names as on AWS, each a ValidationException: a taken name is refused with 'Cannot create already
-  existing model "ARN".' (likewise endpoint configuration, endpoint); describing or deleting a
-  missing one says 'Could not find model "ARN".' (endpoint configuration, endpoint).
+  existing model "ARN".' (likewise endpoint configuration, endpoint), and a name taken in another
+  case is taken; describing or deleting a missing one says 'Could not find model "ARN".' (endpoint
+  configuration, endpoint), and reads match the exact name.
 - list_endpoints filters (StatusEquals, NameContains, CreationTime/LastModifiedTime Before/After),
   sorts (SortBy Name, CreationTime or Status; AWS's default CreationTime, Descending), and only then
   pages (MaxResults 1-100, default 10 as on AWS; NextToken). SortBy LastModifiedTime is refused, as
@@ -27,7 +28,7 @@ import base64
 import json
 import weakref
 
-from .core import ENDPOINT_STATE, INSTANCE_TYPE, _error, _lock, _now, _settings, _stock
+from .core import ENDPOINT_STATE, INSTANCE_TYPE, _error, _lock, _now, _settings, _stock, answer_late
 
 
 def patches():
@@ -116,15 +117,19 @@ def _require(backend, kind, name):
 
 
 def _refuse_taken(backend, kind, name):
+    """SageMaker's names are case-insensitive in Create* (the case given is kept, and reads must
+    match it): "Alice-Net" is taken while "alice-net" exists."""
     attribute, noun = KINDS[kind]
-    if name in getattr(backend, attribute):
+    if name.lower() in {taken.lower() for taken in getattr(backend, attribute)}:
         raise _error("ValidationException",
                      f'Cannot create already existing {noun} "{_arn(backend, kind, name)}".')
 
 
 def _create_model(self, model_name, **request):
     _refuse_taken(self, "model", model_name)
-    return _stock["create_model"](self, model_name=model_name, **request)
+    model = _stock["create_model"](self, model_name=model_name, **request)
+    answer_late()
+    return model
 
 
 def _describe_model(self, model_name):
@@ -157,9 +162,11 @@ def _create_endpoint_config(self, endpoint_config_name, production_variants, **r
     _refuse_taken(self, "endpoint-config", endpoint_config_name)
     for variant in production_variants:
         _require(self, "model", variant["ModelName"])
-    return _stock["create_endpoint_config"](
+    config = _stock["create_endpoint_config"](
         self, endpoint_config_name=endpoint_config_name, production_variants=production_variants,
         **request)
+    answer_late()
+    return config
 
 
 def _describe_endpoint_config(self, endpoint_config_name):
@@ -198,6 +205,7 @@ def _create_endpoint(self, endpoint_name, endpoint_config_name, tags=None):
     endpoint.endpoint_status = "Creating"
     endpoint.creation_time = endpoint.last_modified_time = _now()
     _lives[endpoint] = life
+    answer_late()
     return endpoint
 
 

@@ -320,6 +320,11 @@ def _check_training_eula(spec, region, accept_eula):
     return Sourced(url or True, "hosting_eula_key" if url else "gated_bucket")
 
 
+def training_image(spec, region, instance_type):
+    """The training image URI for the instance type (SpecError when the spec gives none)."""
+    return _training_image(spec, region, instance_type).value
+
+
 def _training_image(spec, region, instance_type):
     """image_uris._retrieve_image_uri(image_scope="training") through
     JumpStartInstanceTypeVariants._get_regional_property: the variant for the instance type, else for its

@@ -1,10 +1,51 @@
 """The catalog: JumpStart models (kept in step with JumpStart's bucket by catalog.sync), the
 algorithms, example notebooks and solutions bundled with the project, and staff-added links."""
 
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db import models
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 from django.urls import reverse
+from django.utils.deconstruct import deconstructible
+
+_WEB_URL = re.compile(r"https?://\S", re.IGNORECASE)
+
+
+def is_web_url(value):
+    """True for an http:// or https:// address: the only kind of link a page puts in an href
+    (javascript:, data: and the like would run or show something of the link's choosing)."""
+    return isinstance(value, str) and _WEB_URL.match(value) is not None
+
+
+@deconstructible
+class WebURLValidator(URLValidator):
+    def __init__(self):
+        super().__init__(schemes=["http", "https"])
+
+    def __call__(self, value):
+        if not is_web_url(value):
+            raise ValidationError(
+                "Enter a web address that starts with http:// or https:// (other kinds of link are not allowed).",
+                code="invalid_scheme",
+            )
+        super().__call__(value)
+
+
+class WebURLFormField(forms.URLField):
+    default_validators = [WebURLValidator()]
+
+
+class WebURLField(models.URLField):
+    """A URL that is an http(s) address, in the database and in the admin's forms."""
+
+    default_validators = [WebURLValidator()]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": WebURLFormField, **kwargs})
 
 
 class Modality(models.TextChoices):
@@ -135,8 +176,8 @@ class Algorithm(Curated):
     slug = models.SlugField(max_length=100, unique=True)
     name = models.CharField(max_length=200)
     hyperparameters = models.JSONField(default=list, blank=True)
-    algorithm_page = models.URLField(max_length=500, blank=True)
-    hyperparameters_page = models.URLField(max_length=500, blank=True)
+    algorithm_page = WebURLField(max_length=500, blank=True)
+    hyperparameters_page = WebURLField(max_length=500, blank=True)
 
     objects = EntryQuerySet.as_manager()
 
@@ -166,7 +207,7 @@ class Model(Curated):
     task_label = models.CharField(max_length=120, blank=True)
     modality = models.CharField(max_length=20, choices=Modality.choices, blank=True, db_index=True)
     provider = models.CharField(max_length=100, blank=True, db_index=True)
-    model_url = models.URLField(max_length=500, blank=True)
+    model_url = WebURLField(max_length=500, blank=True)
     license = models.CharField(max_length=200, blank=True)
     search_keywords = models.JSONField(default=list, blank=True)
 
@@ -244,7 +285,7 @@ class Notebook(Curated):
     path = models.CharField(max_length=400, unique=True)
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
-    url = models.URLField(max_length=600)
+    url = WebURLField(max_length=600)
     tasks = models.JSONField(default=list, blank=True)
     task_labels = models.JSONField(default=list, blank=True)
     model_ids = models.JSONField(default=list, blank=True, help_text="Models the notebook names.")
@@ -269,9 +310,9 @@ class Solution(Curated):
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=120, blank=True)
     description = models.TextField(blank=True)
-    github_url = models.URLField(max_length=500, blank=True)
+    github_url = WebURLField(max_length=500, blank=True)
     availability = models.CharField(max_length=200, blank=True)
-    source_url = models.URLField(max_length=500, blank=True)
+    source_url = WebURLField(max_length=500, blank=True)
 
     objects = EntryQuerySet.as_manager()
 
@@ -294,7 +335,7 @@ class Link(Curated):
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
     title = models.CharField(max_length=300)
-    url = models.URLField(max_length=600)
+    url = WebURLField(max_length=600)
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from aws import AwsError, s3
 
-from .models import Algorithm, Model, Notebook, Solution, SyncRun
+from .models import Algorithm, Model, Notebook, Solution, SyncRun, WebURLField, is_web_url
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,27 @@ class _Sync:
         self.record.skipped += 1
         log.warning("%s", message)
 
+    def web_url(self, value, entry, field):
+        """value if it is an http(s) address; otherwise '' after a warning naming the entry (a
+        javascript: or data: link must never reach a page)."""
+        if not value or is_web_url(value):
+            return value
+        message = f"dropped {entry}'s {field} {value[:80]!r}: only http:// and https:// links are kept"
+        self.record.warnings.append(message)
+        log.warning("%s", message)
+        return ""
+
+    def bundled_records(self, model, key, name):
+        """A bundled file's records for model, with only http(s) links left in its URL fields."""
+        records = bundled(name)
+        fields = [f.name for f in model._meta.fields if isinstance(f, WebURLField)]
+        for record in records:
+            entry = f"{model._meta.verbose_name} {record.get(key)}"
+            for field in fields:
+                if field in record:
+                    record[field] = self.web_url(record[field], entry, field)
+        return records
+
     def apply(self):
         try:
             manifest = self.source.read(MANIFEST_KEY)
@@ -162,11 +183,11 @@ class _Sync:
             [entry for model_id, entry in latest.items() if needs_spec(rows.get(model_id), entry)]
         )
         with transaction.atomic():
-            algorithm_ids = upsert(Algorithm, "slug", bundled("algorithms.json"))
+            algorithm_ids = upsert(Algorithm, "slug", self.bundled_records(Algorithm, "slug", "algorithms.json"))
             self.upsert_models(latest, listed, rows, specs, algorithm_ids)
-            notebooks = bundled("notebooks.json")
+            notebooks = self.bundled_records(Notebook, "path", "notebooks.json")
             notebook_ids = upsert(Notebook, "path", notebooks)
-            upsert(Solution, "slug", bundled("solutions.json"))
+            upsert(Solution, "slug", self.bundled_records(Solution, "slug", "solutions.json"))
             link_notebooks(notebooks, notebook_ids)
 
     def add_proprietary(self, latest, listed, rows):
@@ -244,6 +265,7 @@ class _Sync:
             card = cards.get(model_id, {})
             proprietary = model_id in self.proprietary_ids
             values = model_fields(entry, spec, card, tasks, algorithm_ids, proprietary)
+            values["model_url"] = self.web_url(values["model_url"], model_id, "url")
             # Curated text: filled from the card only while blank, so staff edits survive.
             for field in ("display_name", "description"):
                 values[field] = clip(field, (row and getattr(row, field)) or card.get(field, ""))

@@ -5,6 +5,7 @@ production sets DATABASE_URL, REDIS_URL, SECRET_KEY and the AWS values (see the 
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -25,6 +26,9 @@ SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-secret-key-change-me")
 DEBUG = envbool("DEBUG", "False")
 ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "*").split(",")
 CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# How many proxies in front of the app append to X-Forwarded-For: the sign-in lockout takes the
+# address the outermost one saw. 0 trusts no header (a client could write any address in it).
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -35,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "axes",
     "jumpstart_ui",
     "catalog",
     "jobs",
@@ -51,6 +56,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into our lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "jumpstart_ui.urls"
@@ -96,9 +103,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out sign-in before any other
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Brute-force protection (django-axes), on our sign-in page and the admin's alike. A lockout holds
+# for one username from one address, so guessing from elsewhere cannot lock its owner out.
+AXES_FAILURE_LIMIT = envint("LOGIN_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = timedelta(minutes=envint("LOGIN_COOLOFF_MINUTES", "15"))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "jumpstart_ui.auth.locked_out"
+AXES_CLIENT_IP_CALLABLE = "jumpstart_ui.auth.client_ip"
+AXES_VERBOSE = False  # no banner on every command; lockouts are still logged
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.getenv("TIME_ZONE", "UTC")
@@ -116,7 +137,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.getenv("LOG_LEVEL", "INFO")},
     # botocore says which credentials it found at INFO, on every new client.
-    "loggers": {"botocore": {"level": "WARNING"}},
+    # django-axes tells of every failed sign-in at INFO; a new failure or a lockout is a WARNING.
+    "loggers": {"botocore": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's filesystem transport under VAR_DIR,

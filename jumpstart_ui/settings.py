@@ -22,10 +22,29 @@ def envint(name, default):
     return int(os.getenv(name, default))
 
 
+def envlist(name, default):
+    return [item.strip() for item in os.getenv(name, default).split(",") if item.strip()]
+
+
 SECRET_KEY = os.getenv("SECRET_KEY", "dev-only-secret-key-change-me")
 DEBUG = envbool("DEBUG", "False")
-ALLOWED_HOSTS = os.getenv("ALLOWED_HOSTS", "*").split(",")
-CSRF_TRUSTED_ORIGINS = [o for o in os.getenv("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+# This machine only, unless told otherwise: a request naming another host is refused.
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS", "")
+
+# HTTPS, off by default so a fresh clone runs on http://127.0.0.1; docker-compose.yml turns it on
+# behind a TLS-terminating proxy, which names the original scheme in SECURE_PROXY_SSL_HEADER.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "False")
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the container's own health check speaks plain HTTP
+SESSION_COOKIE_SECURE = envbool("SESSION_COOKIE_SECURE", "False")
+CSRF_COOKIE_SECURE = envbool("CSRF_COOKIE_SECURE", "False")
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", "0")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "False")
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "False")
+_proxy_ssl_header = os.getenv("SECURE_PROXY_SSL_HEADER", "").strip()  # e.g. X-Forwarded-Proto
+SECURE_PROXY_SSL_HEADER = (
+    (f"HTTP_{_proxy_ssl_header.upper().replace('-', '_')}", "https") if _proxy_ssl_header else None
+)
 # How many proxies in front of the app append to X-Forwarded-For: the sign-in lockout takes the
 # address the outermost one saw. 0 trusts no header (a client could write any address in it).
 TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", "0")

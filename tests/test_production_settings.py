@@ -1,6 +1,6 @@
 """Production settings from the environment: docker-compose.yml's environment passes Django's
-deployment checks; HTTPS, cookies, HSTS and the proxy header are what a browser gets; the health
-check and the favicon need no login."""
+deployment checks; HTTPS, cookies, HSTS, the proxy header and the CSP are what a browser gets;
+the health check and the favicon need no login."""
 
 import json
 import re
@@ -17,6 +17,8 @@ pytestmark = pytest.mark.django_db
 
 ROOT = Path(django_settings.BASE_DIR)
 SUBSTITUTION = re.compile(r"\$\{(?P<name>\w+)(?::(?P<kind>[-?])(?P<arg>[^}]*))?\}")
+CSP = {"default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:", "object-src 'none'",
+       "base-uri 'self'", "frame-ancestors 'none'", "form-action 'self'"}
 
 
 def compose_environment(service, required):
@@ -127,6 +129,12 @@ def test_healthz_answers_ok_over_plain_http_without_a_login_after_one_query(clie
     assert response.status_code == 200
     assert response.content == b"ok" and response["Content-Type"].startswith("text/plain")
     assert "no-cache" in response["Cache-Control"]
+
+
+def test_every_page_carries_the_content_security_policy(client_in):
+    for path in ("/", "/login/", "/models/"):
+        policy = client_in.get(path)["Content-Security-Policy"]
+        assert {directive.strip() for directive in policy.split(";")} == CSP
 
 
 def test_favicon_ico_redirects_to_our_svg_icon_without_a_login(client):

@@ -72,7 +72,8 @@ def main():
                     made += 1
                     d = Deployment.objects.create(
                         user=user, model=model, model_version=model.version, endpoint_name=f"bench-{made}",
-                        instance_type="ml.m5.large", role_arn="arn:aws:iam::123456789012:role/bench")
+                        instance_type="ml.m5.large", role_arn="arn:aws:iam::123456789012:role/bench",
+                        pending="launch")
                     deployments.launch(d)
                 first = count(deployments.poll)
                 time.sleep(3)  # past the overlap: the quiet poll reads only what changed since

@@ -24,11 +24,12 @@
   AWS refuses it: poll for changes with LastModifiedTimeAfter.
 """
 
-import base64
-import json
 import weakref
 
-from .core import ENDPOINT_STATE, INSTANCE_TYPE, _error, _lock, _now, _settings, _stock, answer_late
+from .core import (
+    ENDPOINT_STATE, INSTANCE_TYPE, _error, _lock, _now, _settings, _stock, answer_late, check_enum,
+    check_max_results, sort_and_page,
+)
 
 
 def patches():
@@ -248,13 +249,10 @@ def _list_endpoints(self, sort_by=None, sort_order=None, next_token=None, max_re
                     name_contains=None, creation_time_before=None, creation_time_after=None,
                     last_modified_time_before=None, last_modified_time_after=None,
                     status_equals=None):
-    _check_enum("sortBy", sort_by, list(SORT_KEYS))
-    _check_enum("sortOrder", sort_order, ["Ascending", "Descending"])
-    _check_enum("statusEquals", status_equals, ENDPOINT_STATUSES)
-    if max_results is not None and not 1 <= max_results <= 100:
-        bound = "less than or equal to 100" if max_results > 100 else "greater than or equal to 1"
-        raise _error("ValidationException", f"1 validation error detected: Value '{max_results}' "
-                     f"at 'maxResults' failed to satisfy constraint: Member must have value {bound}")
+    check_enum("sortBy", sort_by, list(SORT_KEYS))
+    check_enum("sortOrder", sort_order, ["Ascending", "Descending"])
+    check_enum("statusEquals", status_equals, ENDPOINT_STATUSES)
+    check_max_results(max_results)
     _settle(self)
 
     def wanted(e):
@@ -266,37 +264,8 @@ def _list_endpoints(self, sort_by=None, sort_order=None, next_token=None, max_re
                 and (not last_modified_time_after or e.last_modified_time > last_modified_time_after))
 
     sort_by = sort_by or "CreationTime"
-    descending = (sort_order or "Descending") == "Descending"
-    key = lambda e: [SORT_KEYS[sort_by](e), e.endpoint_name]  # noqa: E731 (names break ties)
     everyone = list(self.endpoints.values())  # a copy: the server's other threads may add some
-    found = sorted(filter(wanted, everyone), key=key, reverse=descending)
-    if next_token:
-        # The token is the sort key of the last endpoint sent, so that endpoints created or gone
-        # between two pages neither repeat nor skip one.
-        after = _read_token(next_token, sort_by)
-        found = [e for e in found if (key(e) < after if descending else key(e) > after)]
-    page = found[:max_results or 10]
-    more = len(found) > len(page)
-    return page, (_write_token(sort_by, key(page[-1])) if more else None)
-
-
-def _check_enum(field, value, allowed):
-    if value is not None and value not in allowed:
-        raise _error("ValidationException", (
-            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
-            f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]"))
-
-
-def _write_token(sort_by, key):
-    return base64.urlsafe_b64encode(json.dumps([sort_by, *key]).encode()).decode()
-
-
-def _read_token(token, sort_by):
-    try:
-        token_sort_by, *key = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (ValueError, TypeError):
-        token_sort_by, key = None, None
-    if token_sort_by != sort_by or len(key) != 2:
-        raise _error("ValidationException", f'Invalid pagination token "{token}".')
-    return key
-
+    return sort_and_page(
+        filter(wanted, everyone), sort_by=sort_by, sort_key=SORT_KEYS[sort_by],
+        name_of=lambda e: e.endpoint_name, descending=(sort_order or "Descending") == "Descending",
+        next_token=next_token, max_results=max_results)

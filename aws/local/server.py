@@ -1,6 +1,9 @@
 """moto's server on 127.0.0.1 in this process, with install()'s behaviour, until SIGINT or SIGTERM:
 
     python -m aws.local serve --port 5055 --seed-dir catalog/data/jumpstart-cache
+
+With --seed-dir it also seeds the demo's training data (aws.local.datasets). Training jobs move on
+a timer while the server runs (aws.local.training.Ticker).
 """
 
 import argparse
@@ -13,8 +16,9 @@ from pathlib import Path
 
 import boto3
 
-from . import install
+from . import install, training
 from .core import BadSetting, MotoVersionMismatch, configure_from_env, describe_settings
+from .datasets import seed_demo_data
 from .s3 import seed_jumpstart_bucket
 
 HOST = "127.0.0.1"
@@ -40,7 +44,8 @@ def ensure_port_free(port):
 
 
 def start_server(port=DEFAULT_PORT):
-    """Start moto's server on 127.0.0.1:port (0 picks a free port) in a thread of this process."""
+    """Start moto's server on 127.0.0.1:port (0 picks a free port) in a thread of this process,
+    and the timer that moves its training jobs; server.stop() stops both."""
     from moto.server import ThreadedMotoServer
 
     install()
@@ -49,6 +54,14 @@ def start_server(port=DEFAULT_PORT):
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # otherwise it logs every request
     server = ThreadedMotoServer(ip_address=HOST, port=port, verbose=False)
     server.start()
+    ticker = training.start_ticker()
+    stop_server = server.stop
+
+    def stop():
+        ticker.stop()
+        stop_server()
+
+    server.stop = stop
     return server
 
 
@@ -75,6 +88,9 @@ def serve(port, seed_dir=None, bucket=None):
             )
             keys = seed_jumpstart_bucket(s3, bucket, seed_dir)
             print(f"seeded s3://{bucket} with {len(keys)} files from {seed_dir}", flush=True)
+            data = seed_demo_data(s3)
+            buckets = sorted({uri.split("/")[2] for uri in data})
+            print(f"seeded {len(data)} training data files in s3://{' and s3://'.join(buckets)}", flush=True)
         print(f"local SageMaker: {describe_settings()}", flush=True)
         print(f"local AWS ready on {url}", flush=True)
         received = signal.sigwait(STOP_SIGNALS)

@@ -1,6 +1,6 @@
-"""The SageMaker calls the jobs make (create, describe, list, delete, invoke; execution roles from
-IAM), with AWS's answers mapped into our vocabulary: EndpointState, True/False for "made"/"gone",
-and AwsError for every failure (transient when trying again could help)."""
+"""The SageMaker calls the jobs make (create, describe, list, delete, stop, invoke; execution roles
+from IAM), with AWS's answers mapped into our vocabulary: EndpointState, TrainingState, True/False
+for "made"/"gone", and AwsError for every failure (transient when trying again could help)."""
 
 import json
 import logging
@@ -18,8 +18,9 @@ from .errors import AWS_EXCEPTIONS, AwsError, explain
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EndpointState", "create", "describe_endpoint", "changed_endpoints", "delete", "invoke",
-           "execution_roles", "endpoint_name_taken", "explain"]
+__all__ = ["EndpointState", "TrainingState", "TrainingSummary", "create", "describe_endpoint", "changed_endpoints",
+           "changed_training_jobs", "describe_training_job", "stop_training_job", "delete", "invoke",
+           "execution_roles", "endpoint_name_taken", "training_job_name_taken", "explain"]
 
 # kind -> (create call, delete call, name parameter, describe call, ARN field)
 KINDS = {
@@ -27,6 +28,7 @@ KINDS = {
     "endpoint_config": ("create_endpoint_config", "delete_endpoint_config", "EndpointConfigName",
                         "describe_endpoint_config", "EndpointConfigArn"),
     "endpoint": ("create_endpoint", "delete_endpoint", "EndpointName", "describe_endpoint", "EndpointArn"),
+    "training_job": ("create_training_job", None, "TrainingJobName", "describe_training_job", "TrainingJobArn"),
 }
 # SageMaker answers ValidationException with these words for a duplicate name and a missing resource.
 ALREADY_EXISTS = "Cannot create already existing"
@@ -61,7 +63,8 @@ def create(kind, request_kwargs, *, owner_tag):
         getattr(client("sagemaker"), create_call)(**request_kwargs)
     except AWS_EXCEPTIONS as exc:
         error = _wrap(exc)
-        if not (error.code == "ValidationException" and ALREADY_EXISTS in error.reason):
+        if not (error.code == "ValidationException" and ALREADY_EXISTS in error.reason
+                or error.code == "ResourceInUse"):  # what CreateTrainingJob says of a taken name
             raise error from exc
         name = request_kwargs[parameter]
         key, value = owner_tag
@@ -122,16 +125,26 @@ def changed_endpoints(since):
     ValidationException), so the filter, not the order, bounds the read: AWS sends only what changed.
     Returns (states, new_since): new_since is the newest LastModifiedTime listed, on AWS's clock, for
     the caller to keep and pass next time; None when nothing changed (keep the mark you have)."""
+    return _changed("list_endpoints", "Endpoints", _state, since)
+
+
+def changed_training_jobs(since):
+    """Training jobs last modified at or after `since`, as changed_endpoints reads endpoints: one
+    paged ListTrainingJobs filtered by LastModifiedTimeAfter. Returns (summaries, new_since)."""
+    return _changed("list_training_jobs", "TrainingJobSummaries", _training_summary, since)
+
+
+def _changed(list_call, key, to_state, since):
     since = _utc(since) if since else None
     request = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": LIST_PAGE_SIZE}
     if since:
-        # AWS's filter is strictly after; step back a moment so an endpoint changed at `since` counts.
+        # AWS's filter is strictly after; step back a moment so a resource changed at `since` counts.
         request["LastModifiedTimeAfter"] = since - FILTER_SLACK
     states = []
     try:
         for _ in range(LIST_MAX_PAGES):
-            page = client("sagemaker").list_endpoints(**request)
-            states += [state for state in map(_state, page.get("Endpoints", []))
+            page = getattr(client("sagemaker"), list_call)(**request)
+            states += [state for state in map(to_state, page.get(key, []))
                        if not since or state.last_modified >= since]
             if not page.get("NextToken"):
                 return states, _newest(states)
@@ -140,9 +153,75 @@ def changed_endpoints(since):
         raise _wrap(exc) from exc
     # More changed than one poll reads: report what was read, but keep the caller's mark where it
     # is, so what was left unread is read next time.
-    log.warning("more than %d endpoints changed since %s; read the first %d", LIST_MAX_PAGES * LIST_PAGE_SIZE,
+    log.warning("%s: more than %d changed since %s; read the first %d", list_call, LIST_MAX_PAGES * LIST_PAGE_SIZE,
                 since, len(states))
     return states, None
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    name: str
+    status: str  # TrainingJobStatus: InProgress, Completed, Failed, Stopping, Stopped
+    secondary_status: str
+    last_modified: datetime
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """What DescribeTrainingJob says, in the words the job page shows."""
+
+    name: str
+    arn: str
+    status: str
+    secondary_status: str
+    failure_reason: str
+    last_modified: datetime
+    transitions: list  # [{"status", "start", "end", "message"}], times in ISO 8601
+    started_at: datetime | None
+    training_seconds: int | None
+    billable_seconds: int | None
+    artifact: str
+    final_metrics: list  # [{"name", "value"}]
+    warm_pool: dict  # {"status", "retained_billable_seconds"}
+
+
+def describe_training_job(name):
+    """The job's state, or None when SageMaker has no training job of that name."""
+    try:
+        answer = client("sagemaker").describe_training_job(TrainingJobName=name)
+    except AWS_EXCEPTIONS as exc:
+        error = _wrap(exc)
+        if _is_missing(error) or "not found" in error.reason.lower():
+            return None
+        raise error from exc
+    return TrainingState(
+        name=answer["TrainingJobName"], arn=answer.get("TrainingJobArn", ""),
+        status=answer.get("TrainingJobStatus", ""), secondary_status=answer.get("SecondaryStatus", ""),
+        failure_reason=answer.get("FailureReason") or "", last_modified=_utc(answer["LastModifiedTime"]),
+        transitions=[{"status": t.get("Status", ""), "message": t.get("StatusMessage", ""),
+                      "start": _iso(t.get("StartTime")), "end": _iso(t.get("EndTime"))}
+                     for t in answer.get("SecondaryStatusTransitions") or []],
+        started_at=_utc(answer["TrainingStartTime"]) if answer.get("TrainingStartTime") else None,
+        training_seconds=answer.get("TrainingTimeInSeconds"), billable_seconds=answer.get("BillableTimeInSeconds"),
+        artifact=(answer.get("ModelArtifacts") or {}).get("S3ModelArtifacts", ""),
+        final_metrics=[{"name": m.get("MetricName"), "value": m.get("Value")}
+                       for m in answer.get("FinalMetricDataList") or []],
+        warm_pool={"status": answer["WarmPoolStatus"].get("Status", ""),
+                   "retained_billable_seconds": answer["WarmPoolStatus"].get("ResourceRetainedBillableTimeInSeconds")}
+        if answer.get("WarmPoolStatus") else {},
+    )
+
+
+def stop_training_job(name):
+    """Ask SageMaker to stop the job. False when it is no longer running (nothing to stop)."""
+    try:
+        client("sagemaker").stop_training_job(TrainingJobName=name)
+    except AWS_EXCEPTIONS as exc:
+        error = _wrap(exc)
+        if error.code == "ValidationException" and "status" in error.reason.lower():
+            return False
+        raise error from exc
+    return True
 
 
 def delete(kind, name):
@@ -175,6 +254,19 @@ def invoke(endpoint_name, body, content_type, accept):
         raise AwsError("ResponseTooLarge", f"The endpoint answered with more than {INVOKE_MAX_BYTES // 1024} KB, "
                        "more than this page shows. Ask for a smaller answer (fewer tokens, a smaller image).")
     return answer.get("ContentType") or "application/octet-stream", data
+
+
+def training_job_name_taken(name):
+    """Is there a training job of this name in the account? (Names are never freed: a training job
+    cannot be deleted.) One ListTrainingJobs with NameContains, compared without case, then a
+    describe of the exact name."""
+    try:
+        page = client("sagemaker").list_training_jobs(NameContains=name, MaxResults=LIST_PAGE_SIZE)
+    except AWS_EXCEPTIONS as exc:
+        raise _wrap(exc) from exc
+    if any(j["TrainingJobName"].lower() == name.lower() for j in page.get("TrainingJobSummaries", [])):
+        return True
+    return describe_training_job(name) is not None
 
 
 def execution_roles(limit=50):
@@ -236,6 +328,16 @@ def _utc(moment):
     if moment.tzinfo is None:  # naive means UTC here, as Django stores it
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def _training_summary(answer):
+    return TrainingSummary(name=answer["TrainingJobName"], status=answer.get("TrainingJobStatus", ""),
+                           secondary_status=answer.get("SecondaryStatus", ""),
+                           last_modified=_utc(answer["LastModifiedTime"]))
+
+
+def _iso(moment):
+    return _utc(moment).isoformat() if moment else None
 
 
 def _newest(states):

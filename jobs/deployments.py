@@ -2,12 +2,11 @@
 remove them. Celery tasks (jobs/tasks.py) call these; views only read rows and enqueue tasks."""
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 
-from aws import AwsError, jumpstart, sagemaker
+from aws import AwsError, jumpstart, sagemaker, training
 from aws.errors import explain
 
 from .models import Deployment, PollMark
@@ -24,16 +23,20 @@ STATUS_FROM_AWS = {
 
 
 def build_request(deployment):
-    """The SageMaker requests for a deployment, resolved from its model's spec (pure, no AWS)."""
-    return jumpstart.deploy_request(
-        deployment.model.spec, region=settings.AWS_REGION,
-        model_name=deployment.model_name, endpoint_config_name=deployment.endpoint_config_name,
-        endpoint_name=deployment.endpoint_name, instance_type=deployment.instance_type,
-        instance_count=deployment.instance_count, role_arn=deployment.role_arn,
-        subnets=deployment.subnets, security_groups=deployment.security_groups,
-        kms_key_id=deployment.kms_key_id or None, accept_eula=deployment.eula_accepted_at is not None,
-        tags=[deployment.owner_tag],
+    """The SageMaker requests for a deployment, resolved from its model's spec (pure, no AWS): the
+    JumpStart model as it is, or the artifact a training job made from it, as estimator.deploy()
+    sends it."""
+    common = dict(
+        region=settings.AWS_REGION, model_name=deployment.model_name,
+        endpoint_config_name=deployment.endpoint_config_name, endpoint_name=deployment.endpoint_name,
+        instance_type=deployment.instance_type, instance_count=deployment.instance_count,
+        role_arn=deployment.role_arn, subnets=deployment.subnets, security_groups=deployment.security_groups,
+        kms_key_id=deployment.kms_key_id or None, tags=[deployment.owner_tag],
     )
+    if deployment.training_job_id:
+        return training.fine_tuned_deploy_request(
+            deployment.model.spec, model_data_uri=deployment.training_job.artifact_uri, **common)
+    return jumpstart.deploy_request(deployment.model.spec, accept_eula=deployment.eula_accepted_at is not None, **common)
 
 
 def recorded_request(deployment):
@@ -108,13 +111,7 @@ def poll():
     in_flight = list(Deployment.objects.in_flight())
     if not in_flight:
         return 0
-    mark = PollMark.objects.filter(name="endpoints").first()
-    # Re-read a little behind the last mark: list_endpoints may lag a moment behind a change.
-    since = mark.at - timedelta(seconds=settings.POLL_OVERLAP_SECONDS) if mark else None
-    changed, newest = sagemaker.changed_endpoints(since)
-    if newest:
-        PollMark.objects.update_or_create(name="endpoints", defaults={"at": newest})
-    seen = {state.name: state for state in changed}
+    seen = PollMark.changes("endpoints", sagemaker.changed_endpoints)
     moved = 0
     for deployment in in_flight:
         state = seen.get(deployment.endpoint_name)

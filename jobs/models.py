@@ -19,11 +19,19 @@ from django.utils import timezone
 
 
 class InstanceType(models.Model):
-    """Staff's policy for a machine type: a type nobody has restricted is allowed."""
+    """A machine type: staff's policy (a type nobody has restricted is allowed), and what the
+    machine is (vCPUs, memory, GPUs), as EC2's DescribeInstanceTypes says, refreshed in Celery."""
 
     name = models.CharField(max_length=60, unique=True)
-    allowed = models.BooleanField(default=True)
+    allowed = models.BooleanField(default=True, verbose_name="allowed for endpoints")
+    allowed_for_training = models.BooleanField(default=True)
     note = models.CharField(max_length=200, blank=True, help_text="Why it is restricted, for users.")
+    vcpus = models.PositiveIntegerField(null=True, blank=True)
+    memory_mib = models.PositiveIntegerField(null=True, blank=True)
+    gpus = models.PositiveIntegerField(null=True, blank=True)
+    gpu_name = models.CharField(max_length=60, blank=True)
+    offered = models.BooleanField(null=True, help_text="Does EC2 still list it in this region? Unknown until asked.")
+    facts_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -32,8 +40,10 @@ class InstanceType(models.Model):
         return self.name
 
     @classmethod
-    def disallowed(cls):
-        return set(cls.objects.filter(allowed=False).values_list("name", flat=True))
+    def disallowed(cls, training=False):
+        """The types staff restricted, for endpoints or for training jobs."""
+        restricted = {"allowed_for_training" if training else "allowed": False}
+        return set(cls.objects.filter(**restricted).values_list("name", flat=True))
 
 
 class JobQuerySet(models.QuerySet):
@@ -157,6 +167,9 @@ class Deployment(Job):
     )
     # The form's one-time token: a double-clicked submit finds the deployment the first click made.
     request_token = models.UUIDField(unique=True, default=uuid.uuid4)
+    # A fine-tuned model: the training job whose artifact this endpoint serves.
+    training_job = models.ForeignKey("TrainingJob", null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="deployments")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
     request = models.JSONField(default=dict, blank=True, help_text="What is sent to SageMaker, and where each value came from.")
@@ -229,3 +242,197 @@ class PollMark(models.Model):
 
     name = models.CharField(max_length=60, unique=True)
     at = models.DateTimeField()
+
+    @classmethod
+    def changes(cls, name, list_changed):
+        """What `list_changed(since)` reports changed since this mark, by name, reading a little
+        behind the mark (a list may lag a moment behind a change); moves the mark on."""
+        mark = cls.objects.filter(name=name).first()
+        since = mark.at - timedelta(seconds=settings.POLL_OVERLAP_SECONDS) if mark else None
+        changed, newest = list_changed(since)
+        if newest:
+            cls.objects.update_or_create(name=name, defaults={"at": newest})
+        return {state.name: state for state in changed}
+
+
+class TrainingJobQuerySet(JobQuerySet):
+    def in_flight(self):
+        return self.filter(status__in=TrainingJob.IN_FLIGHT)
+
+    def watched(self, since):
+        """Jobs whose page somebody has had open since `since`: only theirs get logs read."""
+        return self.filter(watched_at__gte=since)
+
+
+class TrainingJob(Job):
+    """A JumpStart model fine-tuned on the user's data: one SageMaker training job, named by the
+    user (the model name), whose artifact lands at <output>/<name>/output/model.tar.gz."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        IN_PROGRESS = "in_progress", "InProgress"
+        STOPPING = "stopping", "Stopping"
+        COMPLETED = "completed", "Completed"
+        FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+
+    IN_FLIGHT = [Status.IN_PROGRESS, Status.STOPPING]
+    ENDED = (Status.COMPLETED, Status.FAILED, Status.STOPPED)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="training_jobs")
+    model = models.ForeignKey("catalog.Model", on_delete=models.PROTECT, related_name="training_jobs")
+    model_version = models.CharField(max_length=40)
+    job_name = models.CharField(max_length=63, help_text="The model name: SageMaker's training job name.")
+    instance_type = models.CharField(max_length=60)
+    instance_count = models.PositiveSmallIntegerField(default=1)
+    training_uri = models.CharField(max_length=1024)
+    validation_uri = models.CharField(max_length=1024, blank=True)
+    output_uri = models.CharField(max_length=1024, help_text="S3OutputPath: the artifact lands under <name>/output/.")
+    hyperparameters = models.JSONField(default=dict, blank=True)
+    max_run_seconds = models.PositiveIntegerField(null=True, blank=True)
+    use_spot = models.BooleanField(default=False)
+    max_wait_seconds = models.PositiveIntegerField(null=True, blank=True)
+    checkpoint_uri = models.CharField(max_length=1024, blank=True)
+    keep_alive_seconds = models.PositiveIntegerField(default=0)
+    role_arn = models.CharField(max_length=2048)
+    subnets = models.JSONField(default=list, blank=True)
+    security_groups = models.JSONField(default=list, blank=True)
+    kms_key_id = models.CharField(max_length=2048, blank=True)
+    eula_accepted_at = models.DateTimeField(null=True, blank=True)
+    eula_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    request_token = models.UUIDField(unique=True, default=uuid.uuid4)
+    request = models.JSONField(default=dict, blank=True, help_text="What is sent to SageMaker, and where each value came from.")
+    data_check = models.JSONField(default=dict, blank=True, help_text="The data check the launch passed.")
+
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    # What SageMaker says, as the last poll read it.
+    arn = models.CharField(max_length=300, blank=True)
+    secondary_status = models.CharField(max_length=40, blank=True)
+    transitions = models.JSONField(default=list, blank=True, help_text="SecondaryStatusTransitions.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    training_seconds = models.PositiveIntegerField(null=True, blank=True)
+    billable_seconds = models.PositiveIntegerField(null=True, blank=True)
+    model_artifact = models.CharField(max_length=1024, blank=True)
+    final_metrics = models.JSONField(default=list, blank=True)
+    warm_pool = models.JSONField(default=dict, blank=True, help_text="WarmPoolStatus.")
+    aws_modified_at = models.DateTimeField(null=True, blank=True, help_text="LastModifiedTime as last described.")
+    # Logs are read only while somebody watches: when the page last asked, and where each stream
+    # was read to.
+    watched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    log_marks = models.JSONField(default=dict, blank=True, help_text="Log stream -> next forward token.")
+    logs_complete = models.BooleanField(default=False, help_text="The job has ended and its logs are all read.")
+    # Progress as the logs tell it ("Epoch 3/5").
+    epoch = models.PositiveIntegerField(null=True, blank=True)
+    epochs = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = TrainingJobQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # SageMaker's training job names are unique in the account (without case): so are ours.
+            models.UniqueConstraint(Lower("job_name"), name="one_training_job_per_name_ci"),
+        ]
+
+    def __str__(self):
+        return self.job_name
+
+    def get_absolute_url(self):
+        return reverse("jobs:training-detail", args=[self.pk])
+
+    @property
+    def owner_tag(self):
+        return ("jumpstart-ui:training-job", str(self.request_token))
+
+    @property
+    def in_flight(self):
+        return self.status in self.IN_FLIGHT or self.status == self.Status.QUEUED
+
+    @property
+    def can_stop(self):
+        return self.status == self.Status.IN_PROGRESS
+
+    @property
+    def artifact_uri(self):
+        """Where the fine-tuned model lands, as JumpStart's Training Output shows it."""
+        return self.model_artifact or f"{self.output_uri.rstrip('/')}/{self.job_name}/output/model.tar.gz"
+
+    @property
+    def spot_saving(self):
+        """(1 - billable / training) x 100 %, once SageMaker reports both."""
+        if not (self.use_spot and self.training_seconds and self.billable_seconds is not None):
+            return None
+        return round((1 - self.billable_seconds / self.training_seconds) * 100, 1)
+
+    @property
+    def progress(self):
+        """The share of epochs done, 0 to 1, where the logs tell it; None where they do not."""
+        if not self.epochs:
+            return None
+        if self.status == self.Status.COMPLETED:
+            return 1.0
+        return min((self.epoch or 0) / self.epochs, 1.0)
+
+    @property
+    def cost_seconds(self):
+        """Billable instance-seconds: what the bill counts."""
+        return self.billable_seconds * self.instance_count if self.billable_seconds is not None else None
+
+
+class TrainingJobEvent(JobEvent):
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=TrainingJob.Status.choices)
+
+    class Meta(JobEvent.Meta):
+        pass
+
+
+class LogLine(models.Model):
+    """A line of a training job's CloudWatch logs, as read while somebody watched."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="log_lines")
+    stream = models.CharField(max_length=512)
+    at = models.DateTimeField()
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["job", "at"])]
+
+
+class Metric(models.Model):
+    """A training metric (loss, accuracy...) read from a log line with the spec's regex."""
+
+    job = models.ForeignKey(TrainingJob, on_delete=models.CASCADE, related_name="metrics")
+    name = models.CharField(max_length=255)
+    value = models.FloatField()
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["job", "name", "at"])]
+
+
+class DataCheck(models.Model):
+    """A fine-tuning dataset checked before launch (in Celery, its progress shown as it goes)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Checking"
+        PASSED = "passed", "Passed"
+        FAILED = "failed", "Problems found"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    model = models.ForeignKey("catalog.Model", on_delete=models.CASCADE, related_name="+")
+    training_uri = models.CharField(max_length=1024)
+    validation_uri = models.CharField(max_length=1024, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RUNNING)
+    step = models.CharField(max_length=300, blank=True)
+    progress = models.FloatField(default=0)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]

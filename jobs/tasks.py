@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from aws import AwsError
 
-from . import deployments
-from .models import Deployment, due
+from . import data_checks, deployments, machines, training
+from .models import DataCheck, Deployment, TrainingJob, due
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +20,12 @@ log = logging.getLogger(__name__)
 RETRY = {"bind": True, "max_retries": 5, "acks_late": True}
 
 
-def _retry_or_fail(task, job, step, exc, allowed_from):
+def _retry_or_fail(task, job, step, exc, allowed_from, fail=deployments.fail):
     if task.request.retries < task.max_retries:
         countdown = min(60, 2 ** (task.request.retries + 1))
         job.postpone(step, countdown)  # not lost while it waits for its retry
         raise task.retry(exc=exc, countdown=countdown)
-    deployments.fail(job, exc, allowed_from=allowed_from)
+    fail(job, exc, allowed_from=allowed_from)
 
 
 @shared_task(name="jobs.tasks.launch_deployment", **RETRY)
@@ -64,12 +64,48 @@ def poll_endpoints():
     return deployments.poll()
 
 
+@shared_task(name="jobs.tasks.launch_training_job", **RETRY)
+def launch_training_job(self, pk):
+    job = TrainingJob.objects.select_related("model").get(pk=pk)
+    try:
+        training.launch(job)
+    except AwsError as exc:
+        _retry_or_fail(self, job, "launch", exc, [TrainingJob.Status.QUEUED], fail=training.fail)
+
+
+@shared_task(name="jobs.tasks.stop_training_job", **RETRY)
+def stop_training_job(self, pk):
+    job = TrainingJob.objects.get(pk=pk)
+    try:
+        training.stop(job)
+    except AwsError as exc:
+        if self.request.retries < self.max_retries:
+            job.postpone("stop", 60)
+            raise self.retry(exc=exc, countdown=min(60, 2 ** (self.request.retries + 1)))
+        # Still running on AWS: say so, and let the user try again.
+        job.move(TrainingJob.Status.IN_PROGRESS, allowed_from=[TrainingJob.Status.STOPPING], pending="",
+                 message=f"Stopping failed: {exc.reason} The job may still be running: try again.")
+
+
+@shared_task(name="jobs.tasks.poll_training_jobs")
+def poll_training_jobs():
+    return training.poll()
+
+
+@shared_task(name="jobs.tasks.watch_training_jobs")
+def watch_training_jobs():
+    """Logs and metrics of the jobs whose page somebody has open."""
+    return training.watch()
+
+
 # -- handing steps to workers -----------------------------------------------------------------------
 
 # (kind of job, step) -> the task that does it.
 STEPS = {
     (Deployment, "launch"): launch_deployment,
     (Deployment, "delete"): delete_deployment,
+    (TrainingJob, "launch"): launch_training_job,
+    (TrainingJob, "stop"): stop_training_job,
 }
 
 
@@ -103,3 +139,35 @@ def resume_lost_steps():
         log.warning("sent %d lost job step(s) to the workers again", resumed)
     return resumed
 
+
+
+@shared_task(name="jobs.tasks.check_dataset", bind=True, max_retries=3)
+def check_dataset(self, pk):
+    """A fine-tuning dataset checked while the pane shows its progress."""
+    data_check = DataCheck.objects.select_related("model").get(pk=pk)
+    if data_check.status != DataCheck.Status.RUNNING:
+        return
+    try:
+        data_checks.check(data_check)
+    except AwsError as exc:  # only transient ones get here: the check turns the rest into problems
+        if self.request.retries < self.max_retries:
+            raise self.retry(exc=exc, countdown=2)
+        DataCheck.objects.filter(pk=pk).update(
+            status=DataCheck.Status.FAILED, step="done", progress=1.0, finished_at=timezone.now(),
+            report={"ok": False, "parts": [{"channel": "training", "uri": data_check.training_uri, "checked": "",
+                                            "problems": [{"where": data_check.training_uri, "what": exc.reason,
+                                                          "fix": "AWS did not answer: try again in a minute."}],
+                                            "notes": [], "stats": {}}]})
+
+
+@shared_task(name="jobs.tasks.refresh_machines")
+def refresh_machines():
+    """What each machine type in the catalog is (EC2's DescribeInstanceTypes), for the forms."""
+    from catalog.models import Model
+
+    names = set()
+    for inference, training_types in Model.objects.visible().values_list(
+            "supported_inference_instance_types", "supported_training_instance_types"):
+        names.update(inference or [])
+        names.update(training_types or [])
+    return machines.refresh(sorted(names))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import training_views, views
 
 app_name = "jobs"
 urlpatterns = [
@@ -9,4 +9,13 @@ urlpatterns = [
     path("endpoints/<int:pk>/", views.endpoint_detail, name="endpoint-detail"),
     path("endpoints/<int:pk>/invoke/", views.endpoint_invoke, name="endpoint-invoke"),
     path("endpoints/<int:pk>/delete/", views.endpoint_delete, name="endpoint-delete"),
+    path("models/<str:model_id>/fine-tune/", training_views.train, name="train"),
+    path("models/<str:model_id>/fine-tune/hints/", training_views.train_hints, name="train-hints"),
+    path("models/<str:model_id>/fine-tune/check/", training_views.data_check_start, name="data-check-start"),
+    path("data-checks/<int:pk>/", training_views.data_check_detail, name="data-check"),
+    path("s3/", training_views.s3_browse, name="s3-browse"),
+    path("training-jobs/", training_views.training_list, name="training-list"),
+    path("training-jobs/<int:pk>/", training_views.training_detail, name="training-detail"),
+    path("training-jobs/<int:pk>/stop/", training_views.training_stop, name="training-stop"),
+    path("training-jobs/<int:pk>/deploy/", views.deploy_fine_tuned, name="training-deploy"),
 ]

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from aws import AwsError, jumpstart, sagemaker
@@ -20,7 +21,7 @@ from catalog.models import Model
 
 from . import deployments
 from .forms import DeployForm, InvokeForm, deploy_problem
-from .models import Deployment
+from .models import Deployment, TrainingJob
 from .tasks import hand_over
 
 S = Deployment.Status
@@ -52,9 +53,20 @@ def _role_suggestions():
 
 
 def deploy(request, model_id):
-    model = get_object_or_404(Model.objects.visible(), model_id=model_id)
+    return _deploy(request, get_object_or_404(Model.objects.visible(), model_id=model_id))
+
+
+def deploy_fine_tuned(request, pk):
+    """Deploy what a completed training job made: the model's inference image and script, the
+    trained model.tar.gz."""
+    job = get_object_or_404(TrainingJob.objects.visible_to(request.user).select_related("model"),
+                            pk=pk, status=TrainingJob.Status.COMPLETED)
+    return _deploy(request, job.model, training_job=job)
+
+
+def _deploy(request, model, training_job=None):
     if request.method == "POST":
-        form = DeployForm(request.POST, model=model)
+        form = DeployForm(request.POST, model=model, training_job=training_job)
         if (existing := _same_submission(request)) is not None:
             return _go(request, existing)
         if form.is_valid():
@@ -74,18 +86,21 @@ def deploy(request, model_id):
         if form.has_error("request_token"):
             form = form.with_new_token()
     else:
-        form = DeployForm(initial=DeployForm.initial_for(model), model=model)
-    problem = deploy_problem(model)
+        form = DeployForm(initial=DeployForm.initial_for(model, training_job), model=model, training_job=training_job)
+    problem = deploy_problem(model, training_job)
     context = {"model": model, "form": form, "problem": problem, "roles": [] if problem else _role_suggestions(),
-               "eula_url": jumpstart.eula_url(model.spec, settings.AWS_REGION)}
+               "eula_url": jumpstart.eula_url(model.spec, settings.AWS_REGION), "training_job": training_job,
+               "action": reverse("jobs:training-deploy", args=[training_job.pk]) if training_job
+               else reverse("jobs:deploy", args=[model.model_id])}
     template = "jobs/deploy.html#deploy-pane" if request.htmx else "jobs/deploy.html"
     return render(request, template, context)
 
 
-def _same_submission(request):
+def _same_submission(request, model=Deployment):
+    """The job this form's one-time token already made (a double click), or None."""
     token = request.POST.get("request_token", "")
     try:
-        return Deployment.objects.filter(user=request.user, request_token=token).first()
+        return model.objects.filter(user=request.user, request_token=token).first()
     except ValidationError:  # not a UUID: the form says so
         return None
 

@@ -206,6 +206,7 @@ POLL_OVERLAP_SECONDS = envint("POLL_OVERLAP_SECONDS", "30")
 # A job whose next step (launch, delete, stop) was handed to the broker this long ago without a
 # worker taking it is handed over again by beat: a lost message never leaves a job waiting forever.
 RESUME_AFTER_SECONDS = envint("RESUME_AFTER_SECONDS", "60")
+LOG_POLL_SECONDS = envint("LOG_POLL_SECONDS", "3")  # logs of training jobs somebody watches
 
 # AWS: boto3's standard credential chain; AWS_ENDPOINT_URL (read by botocore itself) points every
 # client at a stand-in such as the local AWS.

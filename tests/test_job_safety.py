@@ -300,7 +300,7 @@ def test_admin_delete_shows_what_it_will_delete_and_deletes_only_when_confirmed(
     client.force_login(staff)
     ask = client.post("/admin/jobs/deployment/", {"action": "delete_endpoints", "_selected_action": [deployment.pk]})
     html = ask.content.decode()
-    assert ask.status_code == 200 and 'id="endpoints-to-delete"' in html and "mobilenet-test" in html
+    assert ask.status_code == 200 and 'id="confirm-items"' in html and "mobilenet-test" in html
     deployment.refresh_from_db()
     assert deployment.status == S.IN_SERVICE and sent[-1][0] != "delete_deployment"
 

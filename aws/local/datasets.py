@@ -26,6 +26,7 @@ s3://jumpstart-ui-demo-data (seed_demo_data; in the demo's region, us-east-1):
                                                      fails after its first epoch (aws.local.training)
   sentence-pair/valid/data.csv                       20 rows: label (0 or 1), sentence 1, sentence 2
   sentence-pair/broken-columns/data.csv              line 5 has two columns
+  sentence-pair/fails-in-training/                   valid rows and the failure marker, as above
   image-classification/valid/{cats,dogs,birds}/      img-001.jpg, img-002.jpeg, img-003.png each
   image-classification/broken-one-class/cats/        one class folder only
   image-classification/broken-no-folders/            img-001.jpg .. img-003.png, no class folders
@@ -300,6 +301,8 @@ def demo_data_files():
         f"{tc}fails-in-training/{FAILURE_MARKER}": (FAILURE_TEXT + "\n").encode(),
         f"{spc}valid/data.csv": csv_bytes(pairs),
         f"{spc}broken-columns/data.csv": csv_bytes(two_columns),
+        f"{spc}fails-in-training/data.csv": csv_bytes(pairs),
+        f"{spc}fails-in-training/{FAILURE_MARKER}": (FAILURE_TEXT + "\n").encode(),
         **image_classes(f"{ic}valid/", ["cats", "dogs", "birds"]),
         **image_classes(f"{ic}broken-one-class/", ["cats"]),
         **images(f"{ic}broken-no-folders/"),

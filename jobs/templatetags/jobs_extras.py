@@ -1,5 +1,7 @@
 """Template filters for jobs pages."""
 
+from datetime import timedelta
+
 from django import template
 
 register = template.Library()
@@ -19,3 +21,17 @@ def duration(delta):
     if minutes:
         return f"{minutes} min"
     return f"{seconds} s"
+
+
+@register.filter
+def seconds(value):
+    """A number of seconds, said as duration says a timedelta."""
+    if value is None or value == "":
+        return "—"
+    return duration(timedelta(seconds=int(value)))
+
+
+@register.filter
+def basename(prefix):
+    """"data/flowers/roses/" -> "roses": a folder's own name in a listing."""
+    return prefix.rstrip("/").rpartition("/")[2]

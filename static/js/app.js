@@ -2,7 +2,11 @@
    script or handler, so what a page does beyond htmx lives here:
    - htmx errors are never silent: a refused or failed request shows the error banner;
    - [data-elapsed-since] elements tick every second, worded as the server's `duration` filter;
-   - [data-submit-on-change] form controls submit their form when changed. */
+   - [data-submit-on-change] form controls submit their form when changed;
+   - [data-fill] buttons put their data-value into the input their data-fill selector names (the
+     bucket browser's "Use this folder"), and [data-close] removes what its selector names;
+   - [data-follow-tail] boxes (a log tail) stay scrolled to their end as lines arrive, unless the
+     reader has scrolled up. */
 (function () {
   "use strict";
 
@@ -105,6 +109,57 @@
     if (control.form.requestSubmit) control.form.requestSubmit();
     else control.form.submit();
   });
+
+  // Fill and close -----------------------------------------------------------------------------
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-fill], [data-close]");
+    if (!button) return;
+    event.preventDefault();
+    var target = button.hasAttribute("data-fill") && document.querySelector(button.getAttribute("data-fill"));
+    if (target) {
+      target.value = button.getAttribute("data-value") || "";
+      // A folder chosen for the training data means "my own data".
+      var own = target.form && target.form.querySelector("input[name=data_source][value=own]");
+      if (own) own.checked = true;
+      target.dispatchEvent(new Event("change", { bubbles: true }));
+      target.focus();
+    }
+    var gone = button.hasAttribute("data-close") && document.querySelector(button.getAttribute("data-close"));
+    if (gone) {
+      // An empty placeholder of the same id stays, for the next "Find S3 bucket" to fill.
+      var placeholder = document.createElement("div");
+      placeholder.id = gone.id;
+      gone.replaceWith(placeholder);
+    }
+  });
+
+  // Typing a location of one's own means "my own data" too.
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches("input[name=training_uri]") || !input.form) return;
+    var own = input.form.querySelector("input[name=data_source][value=own]");
+    if (own) own.checked = true;
+  });
+
+  // Log tails -------------------------------------------------------------------------------------
+
+  var atEnd = {};
+  document.addEventListener("htmx:beforeSwap", function () {
+    var boxes = document.querySelectorAll("[data-follow-tail]");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      atEnd[box.id] = box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+    }
+  });
+  function followTails() {
+    var boxes = document.querySelectorAll("[data-follow-tail]");
+    for (var i = 0; i < boxes.length; i++) {
+      if (atEnd[boxes[i].id] !== false) boxes[i].scrollTop = boxes[i].scrollHeight;
+    }
+  }
+  document.addEventListener("htmx:afterSettle", followTails);
+  followTails();
 
   window.jumpstart = { duration: duration, tick: tick };
 })();

@@ -117,3 +117,34 @@ def explain(error):
 
 
 AwsError.advice = property(advice, doc="What to do about this error, in plain words (explain() gives the whole message).")
+
+
+# What a person fine-tuning a model should read when SageMaker says a training job failed.
+_TRAINING_FAILURES = [
+    (re.compile(r"out of memory|OutOfMemory|CUDA error: out of memory|Killed", re.I),
+     "The job ran out of memory. Lower the batch size, or choose an instance with more (GPU) memory."),
+    (re.compile(r"No S3 objects found|NoSuchKey|NoSuchBucket|AccessDenied.*s3", re.I),
+     "SageMaker could not read the data. Check that the S3 folder holds the data, is in SageMaker's "
+     "region, and that the execution role may read it (s3:GetObject, s3:ListBucket)."),
+    (re.compile(r"CapacityError|InsufficientCapacity|Insufficient capacity", re.I),
+     "AWS had no capacity for this instance type just now. Try again later, another instance type, "
+     "or managed spot training with a longer max wait."),
+    (re.compile(r"ResourceLimitExceeded|service limit", re.I),
+     "Your account's quota for this instance type is used up. Request an increase in Service Quotas, "
+     "or choose another instance type."),
+    (re.compile(r"MaxRuntimeExceeded|MaxWaitTimeExceeded", re.I),
+     "The job ran longer than its max runtime (or max wait) and was stopped. Raise the limit in the "
+     "advanced settings, or train for fewer epochs."),
+    (re.compile(r"AlgorithmError|ExecuteUserScriptError", re.I),
+     "The training script stopped with an error: the last log lines below say where. It is often the "
+     "data (a format the model does not expect) or a hyperparameter value."),
+]
+
+
+def explain_training_failure(reason):
+    """SageMaker's FailureReason in plain words, followed by what it said."""
+    reason = (reason or "").strip()
+    for pattern, plain in _TRAINING_FAILURES:
+        if pattern.search(reason):
+            return f"{plain} (SageMaker said: {reason})"
+    return f"SageMaker reports the job failed: {reason}" if reason else "SageMaker reports the job failed without a reason."

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aws import AwsError, logs, sagemaker, training
-from aws.errors import explain
+from aws.errors import explain, explain_training_failure
 
 from .models import LogLine, Metric, PollMark, TrainingJob
 
@@ -122,7 +122,7 @@ def apply(job, state):
         return False
     reason = ""
     if status == T.FAILED:
-        reason = state.failure_reason or "SageMaker reports the job Failed without a reason."
+        reason = explain_training_failure(state.failure_reason)
         facts["watched_at"] = timezone.now()  # read its last log lines once, for the page
     message = {T.COMPLETED: f"Completed: the model is at {state.artifact}.", T.STOPPED: "Stopped.",
                T.FAILED: reason}.get(status, f"SageMaker reports {state.status} ({state.secondary_status}).")

@@ -67,7 +67,8 @@ def train_hints(request, model_id):
     """The parts of the pane that follow the inputs: the batch-size hint for the chosen machine,
     its warnings, and the output path. Reads the database only."""
     model = _fine_tunable(model_id)
-    form = FineTuneForm(request.GET, model=model, user=request.user)
+    # POSTed with the pane's inputs (so the form's token stays out of URLs); nothing is saved.
+    form = FineTuneForm(request.POST or request.GET, model=model, user=request.user)
     return render(request, "jobs/train.html#train-hints", {"model": model, "form": form})
 
 

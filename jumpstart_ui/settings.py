@@ -185,6 +185,7 @@ if REDIS_URL:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
 else:
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "jumpstart_ui.broker:Transport"  # writes each message whole
     _queue_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
@@ -192,6 +193,9 @@ else:
         "processed_folder": str(VAR_DIR / "celery-processed"),
         "control_folder": str(VAR_DIR / "celery-control"),
         "store_processed": False,
+        # The worker looks for new messages this often (kombu's default, 1 s, lets beat's ticks
+        # queue up behind each other when they come every second, as in the demo's tests).
+        "polling_interval": 0.2,
     }
     # kombu expects the queue folder to exist; web and worker alike may be the first to use it.
     _queue_dir.mkdir(parents=True, exist_ok=True)

@@ -98,12 +98,23 @@ def browser():
         browser.close()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    item.stash.setdefault("failed", False)
+    if report.failed:
+        item.stash["failed"] = True
+    return report
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
     yield page
+    if request.node.stash.get("failed", False):
+        screenshot(page, f"failed-{request.node.name}"[:120])  # what the person saw when it failed
     context.close()
 
 

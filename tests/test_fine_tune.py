@@ -112,22 +112,22 @@ def test_the_pane_offers_the_training_types_with_gpus_minus_restricted_and_the_k
 
 
 def test_the_batch_size_hint_follows_the_chosen_machines_gpus(client_in, catalog, s3_data):
-    html = client_in.get(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "instance_type": "ml.p3.8xlarge"}).content.decode()
+    html = client_in.post(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "instance_type": "ml.p3.8xlarge"}).content.decode()
     assert "4 GPUs, so try a batch size of 256" in html
     assert f"s3://{OUTPUT}/{form_data(BERT, job_name='my-bert')['job_name']}/output/model.tar.gz" not in html  # the name given
-    html = client_in.get(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "job_name": "my-bert"}).content.decode()
+    html = client_in.post(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "job_name": "my-bert"}).content.decode()
     assert f"s3://{OUTPUT}/my-bert/output/model.tar.gz" in html
 
 
 def test_a_machine_the_image_cannot_run_on_is_warned_about_before_launch(client_in, catalog, s3_data):
-    html = client_in.get(f"/models/{MOBILENET}/fine-tune/hints/", {**form_data(), "instance_type": "ml.m5.xlarge"}).content.decode()
+    html = client_in.post(f"/models/{MOBILENET}/fine-tune/hints/", {**form_data(), "instance_type": "ml.m5.xlarge"}).content.decode()
     assert "machine-warning" not in html  # mobilenet's CPU types take its CPU image
     from catalog.models import Model
 
     bert = Model.objects.get(model_id=BERT)
     bert.supported_training_instance_types = [*bert.supported_training_instance_types, "ml.m5.xlarge"]
     bert.save()
-    html = client_in.get(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "instance_type": "ml.m5.xlarge"}).content.decode()
+    html = client_in.post(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "instance_type": "ml.m5.xlarge"}).content.decode()
     assert "machine-warning" in html and "no training image for ml.m5.xlarge" in html
 
 
@@ -302,7 +302,8 @@ def test_a_failed_job_shows_sagemakers_reason_and_its_last_log_lines(client_in, 
     assert job.status == T.FAILED and "AlgorithmError" in job.failure_reason
     training.watch()  # a failed job is read once for its last lines, watched or not
     html = client_in.get(job.get_absolute_url()).content.decode()
-    assert "AlgorithmError" in html and "ValueError" in html and 'id="log-tail"' in html
+    assert "The training script stopped with an error" in html and "AlgorithmError" in html
+    assert "ValueError" in html and 'id="log-tail"' in html
 
 
 def test_the_fine_tuned_model_deploys_with_its_trained_artifact(client_in, catalog, s3_data, sm, sent, django_capture_on_commit_callbacks, monkeypatch):

@@ -124,17 +124,39 @@ def deploy_request(spec, *, region, model_name, endpoint_config_name, endpoint_n
         container["ModelDataSource"] = data_source
     else:
         container["ModelDataUrl"] = data_source
-    tag_list = _tags(spec, tags)
+    model, endpoint_config, endpoint, endpoint_settings = assemble(
+        spec, container=container, isolation=isolation.value, tag_list=_tags(spec, tags), model_name=model_name,
+        endpoint_config_name=endpoint_config_name, endpoint_name=endpoint_name, role_arn=role_arn,
+        instance_type=instance_type, instance_count=instance_count, subnets=subnets,
+        security_groups=security_groups, kms_key_id=kms_key_id)
+
+    sources = {
+        "image": image,
+        "model_data": model_data,
+        "script": script,
+        "environment": environment,
+        "network_isolation": isolation,
+        "endpoint_settings": endpoint_settings,
+        "eula": eula,
+        "config": config,
+    }
+    return DeployRequest(model=model, endpoint_config=endpoint_config, endpoint=endpoint, sources=sources)
+
+
+def assemble(spec, *, container, isolation, tag_list, model_name, endpoint_config_name, endpoint_name,
+             role_arn, instance_type, instance_count, subnets, security_groups, kms_key_id):
+    """The three requests from resolved parts, as session.create_model, production_variant and
+    endpoint_from_production_variants write them. Returns (model, endpoint config, endpoint,
+    Sourced endpoint settings)."""
     model = {
         "ModelName": model_name,
         "ExecutionRoleArn": role_arn,
         "PrimaryContainer": container,
-        "EnableNetworkIsolation": isolation.value,
+        "EnableNetworkIsolation": isolation,
         "Tags": deepcopy(tag_list),
     }
     if subnets:
         model["VpcConfig"] = {"Subnets": list(subnets), "SecurityGroupIds": list(security_groups)}
-
     endpoint_settings = _endpoint_settings(spec, instance_type)
     variant = {
         "VariantName": VARIANT_NAME,
@@ -150,18 +172,7 @@ def deploy_request(spec, *, region, model_name, endpoint_config_name, endpoint_n
         endpoint_config["KmsKeyId"] = kms_key_id
     endpoint = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name,
                 "Tags": deepcopy(tag_list)}
-
-    sources = {
-        "image": image,
-        "model_data": model_data,
-        "script": script,
-        "environment": environment,
-        "network_isolation": isolation,
-        "endpoint_settings": endpoint_settings,
-        "eula": eula,
-        "config": config,
-    }
-    return DeployRequest(model=model, endpoint_config=endpoint_config, endpoint=endpoint, sources=sources)
+    return model, endpoint_config, endpoint, endpoint_settings
 
 
 # -- resolution steps, each as the SDK takes it ------------------------------------------------------

@@ -17,12 +17,11 @@ from typing import NamedTuple
 from aws.jumpstart import (
     TAG_MODEL_ID,
     TAG_MODEL_VERSION,
-    VARIANT_NAME,
     DeployRequest,
     Sourced,
     SpecError,
+    assemble,
     _apply_inference_config,
-    _endpoint_settings,
     _network_isolation,
     _refuse_unusable,
     _resolve_environment,
@@ -806,30 +805,12 @@ def fine_tuned_deploy_request(spec, *, region, model_data_uri, model_name, endpo
     tag_list = _tags(spec, tags)
     if config and TAG_INFERENCE_CONFIG not in {tag["Key"] for tag in tag_list}:
         tag_list.append({"Key": TAG_INFERENCE_CONFIG, "Value": config.value})
-    model = {
-        "ModelName": model_name,
-        "ExecutionRoleArn": role_arn,
-        "PrimaryContainer": {"Image": image.value, "Environment": environment.value, **container_data},
-        "EnableNetworkIsolation": isolation.value,
-        "Tags": deepcopy(tag_list),
-    }
-    if subnets:
-        model["VpcConfig"] = {"Subnets": list(subnets), "SecurityGroupIds": list(security_groups)}
-    endpoint_settings = _endpoint_settings(spec, instance_type)
-    variant = {
-        "VariantName": VARIANT_NAME,
-        "ModelName": model_name,
-        "InitialInstanceCount": instance_count,
-        "InstanceType": instance_type,
-        "InitialVariantWeight": 1,
-        **endpoint_settings.value,
-    }
-    endpoint_config = {"EndpointConfigName": endpoint_config_name, "ProductionVariants": [variant],
-                       "Tags": deepcopy(tag_list)}
-    if kms_key_id:
-        endpoint_config["KmsKeyId"] = kms_key_id
-    endpoint = {"EndpointName": endpoint_name, "EndpointConfigName": endpoint_config_name,
-                "Tags": deepcopy(tag_list)}
+    model, endpoint_config, endpoint, endpoint_settings = assemble(
+        spec, container={"Image": image.value, "Environment": environment.value, **container_data},
+        isolation=isolation.value, tag_list=tag_list, model_name=model_name,
+        endpoint_config_name=endpoint_config_name, endpoint_name=endpoint_name, role_arn=role_arn,
+        instance_type=instance_type, instance_count=instance_count, subnets=subnets,
+        security_groups=security_groups, kms_key_id=kms_key_id)
     sources = {
         "image": image,
         "model_data": model_data,

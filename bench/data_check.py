@@ -10,24 +10,14 @@ through one class folder of 1,000 images. In-process moto answers in about 1-2 m
 takes tens of milliseconds, so on AWS the call counts, not these times, say what a check costs.
 """
 
-import os
 import statistics
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jumpstart_ui.settings")
-for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-    os.environ[name] = "testing"
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ["AWS_REGION"] = "us-east-1"
+import _setup
 
-import django  # noqa: E402
-
-django.setup()
+_setup.django()
 
 RUNS = 7
 BUCKET = "bench-training-data"

@@ -11,37 +11,20 @@ running and logging, it counts the CloudWatch Logs calls of one log read with 0,
 watched (a job page open in the last minute).
 """
 
-import os
-import sys
-import tempfile
 import time
-from collections import Counter
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "jumpstart_ui.settings")
-os.environ["DATABASE_URL"] = f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
-for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-    os.environ[name] = "testing"
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ["AWS_REGION"] = "us-east-1"
-os.environ["POLL_OVERLAP_SECONDS"] = "2"  # as bench/poll_calls.py: a quiet poll without a long wait
+import _setup
 
-import django  # noqa: E402
+_setup.django(POLL_OVERLAP_SECONDS="2")  # as bench/poll_calls.py: a quiet poll without a long wait
 
-django.setup()
-
-FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "jumpstart"
+FIXTURES = _setup.ROOT / "tests" / "fixtures" / "jumpstart"
 DATA = "s3://jumpstart-ui-demo-data/image-classification/valid/"
 OUTPUT = "jumpstart-ui-demo-output"
 
 
 def main():
     from django.contrib.auth import get_user_model
-    from django.core.management import call_command
-    from django.test.utils import setup_databases, setup_test_environment, teardown_databases
     from django.utils import timezone
-    from moto import mock_aws
 
     import aws
     from aws import local
@@ -51,79 +34,68 @@ def main():
     from jobs import training
     from jobs.models import PollMark, TrainingJob
 
-    setup_test_environment()
-    old = setup_databases(verbosity=0, interactive=False)
-    local.install()
-    try:
-        with mock_aws():
-            call_command("migrate", verbosity=0)
-            sync_from_dir(BUNDLED_DIR)
-            s3 = aws.client("s3")
-            for bucket in ("jumpstart-cache-prod-us-east-1", OUTPUT):
-                local.create_bucket(s3, bucket)
-            seed_stand_ins(s3, "jumpstart-cache-prod-us-east-1", FIXTURES)
-            seed_demo_data(s3)
-            model = Model.objects.get(model_id="pytorch-ic-mobilenet-v2")
-            user = get_user_model().objects.create_user("bench")
-            calls = Counter()
-            for service in ("sagemaker", "logs"):
-                aws.client(service).meta.events.register(
-                    f"before-call.{service}.*", lambda model, **kw: calls.update([model.name]))
+    with _setup.local_aws():
+        sync_from_dir(BUNDLED_DIR)
+        s3 = aws.client("s3")
+        for bucket in ("jumpstart-cache-prod-us-east-1", OUTPUT):
+            local.create_bucket(s3, bucket)
+        seed_stand_ins(s3, "jumpstart-cache-prod-us-east-1", FIXTURES)
+        seed_demo_data(s3)
+        model = Model.objects.get(model_id="pytorch-ic-mobilenet-v2")
+        user = get_user_model().objects.create_user("bench")
+        calls = _setup.count_calls("sagemaker", "logs")
 
-            def count(step):
-                calls.clear()
-                step()
-                return sum(calls.values()), dict(calls)
+        def count(step):
+            calls.clear()
+            step()
+            return sum(calls.values()), dict(calls)
 
-            made = 0
+        made = 0
 
-            def launch(size):
-                nonlocal made
-                for _ in range(size):
-                    made += 1
-                    job = TrainingJob(
-                        user=user, model=model, model_version=model.version, job_name=f"bench-{made}",
-                        instance_type="ml.m5.xlarge", training_uri=DATA, output_uri=f"s3://{OUTPUT}/",
-                        hyperparameters={"epochs": "3"}, max_run_seconds=3600,
-                        role_arn="arn:aws:iam::123456789012:role/bench", pending="launch")
-                    job.request = training.build_request(job)
-                    job.save()
-                    training.launch(job)
+        def launch(size):
+            nonlocal made
+            for _ in range(size):
+                made += 1
+                job = TrainingJob(
+                    user=user, model=model, model_version=model.version, job_name=f"bench-{made}",
+                    instance_type="ml.m5.xlarge", training_uri=DATA, output_uri=f"s3://{OUTPUT}/",
+                    hyperparameters={"epochs": "3"}, max_run_seconds=3600,
+                    role_arn="arn:aws:iam::123456789012:role/bench", pending="launch")
+                job.request = training.build_request(job)
+                job.save()
+                training.launch(job)
 
-            print("SageMaker calls per training poll")
-            print(f"{'in flight':>9}  {'first poll':>42}  {'nothing changed':>38}  {'all completed':>42}")
-            for size in (1, 100, 1000):
-                local.configure(training_seconds=3600)  # they stay where they are until we say
-                TrainingJob.objects.all().delete()
-                PollMark.objects.all().delete()
-                launch(size)
-                first = count(training.poll)
-                time.sleep(3)  # past the overlap: the quiet poll reads only what changed since
-                idle = count(training.poll)
-                local.configure(training_seconds=0)  # the next read runs each job to its end
-                done = count(training.poll)
-                assert TrainingJob.objects.filter(status="completed").count() == size, TrainingJob.objects.values_list("status", flat=True)[:5]
-                print(f"{size:>9}  {first[0]:>5} {str(first[1]):>36}  {idle[0]:>5} {str(idle[1]):>32}"
-                      f"  {done[0]:>5} {str(done[1]):>36}")
-
-            print()
-            print("CloudWatch Logs calls per log read, 1,000 jobs running")
-            print(f"{'watched':>7}  {'calls':>5}  by operation")
-            local.configure(training_seconds=3600)
+        print("SageMaker calls per training poll")
+        print(f"{'in flight':>9}  {'first poll':>42}  {'nothing changed':>38}  {'all completed':>42}")
+        for size in (1, 100, 1000):
+            local.configure(training_seconds=3600)  # they stay where they are until we say
             TrainingJob.objects.all().delete()
-            launch(1000)
-            local.configure(training_seconds=0.001)
-            training.poll()  # the jobs start and log
-            local.configure(training_seconds=3600)
-            running = list(TrainingJob.objects.order_by("pk"))
-            for watched in (0, 1, 10):
-                TrainingJob.objects.update(watched_at=None)
-                TrainingJob.objects.filter(pk__in=[j.pk for j in running[:watched]]).update(watched_at=timezone.now())
-                read = count(training.watch)
-                print(f"{watched:>7}  {read[0]:>5}  {read[1]}")
-    finally:
-        local.reset()
-        teardown_databases(old, verbosity=0)
+            PollMark.objects.all().delete()
+            launch(size)
+            first = count(training.poll)
+            time.sleep(3)  # past the overlap: the quiet poll reads only what changed since
+            idle = count(training.poll)
+            local.configure(training_seconds=0)  # the next read runs each job to its end
+            done = count(training.poll)
+            assert TrainingJob.objects.filter(status="completed").count() == size, TrainingJob.objects.values_list("status", flat=True)[:5]
+            print(f"{size:>9}  {first[0]:>5} {str(first[1]):>36}  {idle[0]:>5} {str(idle[1]):>32}"
+                  f"  {done[0]:>5} {str(done[1]):>36}")
+
+        print()
+        print("CloudWatch Logs calls per log read, 1,000 jobs running")
+        print(f"{'watched':>7}  {'calls':>5}  by operation")
+        local.configure(training_seconds=3600)
+        TrainingJob.objects.all().delete()
+        launch(1000)
+        local.configure(training_seconds=0.001)
+        training.poll()  # the jobs start and log
+        local.configure(training_seconds=3600)
+        running = list(TrainingJob.objects.order_by("pk"))
+        for watched in (0, 1, 10):
+            TrainingJob.objects.update(watched_at=None)
+            TrainingJob.objects.filter(pk__in=[j.pk for j in running[:watched]]).update(watched_at=timezone.now())
+            read = count(training.watch)
+            print(f"{watched:>7}  {read[0]:>5}  {read[1]}")
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ def notebook_detail(request, pk):
 
 
 def algorithm_list(request):
-    algorithms = Algorithm.objects.visible().annotate(model_count=Count("models"))
+    algorithms = Algorithm.objects.visible().annotate(model_count=Count("models")).order_by("name")
     return _entry_list(request, algorithms, ["name"], category=BY_SLUG["algorithms"], show_model_count=True)
 
 

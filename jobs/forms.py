@@ -43,6 +43,27 @@ def _split_ids(value, pattern, what, shape_member):
     return ids
 
 
+NAME_RULE = ("Use only letters, digits and hyphens, start with a letter or digit, and keep it to 63 "
+             "characters.")
+
+
+def _unique_name(value, *, shape, what, ours, field, in_account, taken_here, taken_there):
+    """A SageMaker resource name: AWS's pattern and length, then not taken, without regard to
+    case, by one of our rows nor in the account (a bounded AWS call)."""
+    name = value.strip()
+    if not _check_length(name, shape, what).matches(name):
+        raise forms.ValidationError(NAME_RULE)
+    if ours.filter(**{f"{field}__iexact": name}).exists():
+        raise forms.ValidationError(taken_here)
+    try:
+        taken = in_account(name)
+    except AwsError as exc:
+        raise forms.ValidationError(f"Could not check the name with SageMaker: {exc.reason}")
+    if taken:
+        raise forms.ValidationError(taken_there)
+    return name
+
+
 def _check_length(value, shape, what):
     limit = limits.limit("sagemaker", shape)
     if limit.max and len(value) > limit.max:
@@ -139,23 +160,13 @@ class DeployForm(SecurityForm):
         return form
 
     def clean_endpoint_name(self):
-        name = self.cleaned_data["endpoint_name"].strip()
-        limit = _check_length(name, "EndpointName", "An endpoint name")
-        if not limit.matches(name):
-            raise forms.ValidationError(
-                "Use only letters, digits and hyphens, start with a letter or digit, and keep it to 63 characters."
-            )
         # SageMaker compares endpoint names without case: so do we.
-        if Deployment.objects.live().filter(endpoint_name__iexact=name).exists():
-            raise forms.ValidationError("A deployment already uses this endpoint name: choose another.")
-        try:
-            taken = sagemaker.endpoint_name_taken(name)
-        except AwsError as exc:
-            raise forms.ValidationError(f"Could not check the name with SageMaker: {exc.reason}")
-        if taken:
-            raise forms.ValidationError("An endpoint with this name already exists in your account "
-                                        "(SageMaker ignores case in names): choose another.")
-        return name
+        return _unique_name(
+            self.cleaned_data["endpoint_name"], shape="EndpointName", what="An endpoint name",
+            ours=Deployment.objects.live(), field="endpoint_name", in_account=sagemaker.endpoint_name_taken,
+            taken_here="A deployment already uses this endpoint name: choose another.",
+            taken_there="An endpoint with this name already exists in your account (SageMaker ignores case "
+                        "in names): choose another.")
 
     def clean(self):
         data = super().clean()
@@ -165,12 +176,12 @@ class DeployForm(SecurityForm):
             # Build the request now: a spec that cannot be deployed stops here, not in a worker,
             # and the deployment keeps what it will send.
             try:
-                self.request = deployments.recorded_request(self.deployment(user=None))
+                self.request = deployments.recorded_request(self.job(user=None))
             except jumpstart.SpecError as exc:
                 raise forms.ValidationError(f"This model cannot be deployed on {data['instance_type']}: {exc}")
         return data
 
-    def deployment(self, user):
+    def job(self, user):
         """The (unsaved) deployment this valid form describes, owing its launch."""
         data = self.cleaned_data
         accepted = bool(data.get("accept_eula"))
@@ -428,22 +439,13 @@ class FineTuneForm(SecurityForm):
         return _s3_folder(self.cleaned_data["checkpoint_uri"])
 
     def clean_job_name(self):
-        name = self.cleaned_data["job_name"].strip()
-        limit = _check_length(name, "TrainingJobName", "A model name")
-        if not limit.matches(name):
-            raise forms.ValidationError("Use only letters, digits and hyphens, start with a letter or digit, "
-                                        "and keep it to 63 characters.")
-        if TrainingJob.objects.filter(job_name__iexact=name).exists():
-            raise forms.ValidationError("A training job of this name exists already: SageMaker never frees a "
-                                        "training job's name, so choose another.")
-        try:
-            taken = sagemaker.training_job_name_taken(name)
-        except AwsError as exc:
-            raise forms.ValidationError(f"Could not check the name with SageMaker: {exc.reason}")
-        if taken:
-            raise forms.ValidationError("Your account has a training job of this name already (SageMaker "
-                                        "ignores case and never frees the name): choose another.")
-        return name
+        return _unique_name(
+            self.cleaned_data["job_name"], shape="TrainingJobName", what="A model name",
+            ours=TrainingJob.objects.all(), field="job_name", in_account=sagemaker.training_job_name_taken,
+            taken_here="A training job of this name exists already: SageMaker never frees a training job's "
+                       "name, so choose another.",
+            taken_there="Your account has a training job of this name already (SageMaker ignores case and "
+                        "never frees the name): choose another.")
 
     def clean(self):
         data = super().clean()

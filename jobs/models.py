@@ -60,8 +60,23 @@ class JobQuerySet(models.QuerySet):
 
 class Job(models.Model):
     """What every kind of job shares. Subclasses define Status (TextChoices, with the field), the
-    statuses that end a job (ENDED), and an `events` relation to their JobEvent subclass."""
+    statuses that end a job (ENDED), `user` and `model`, and an `events` relation to their
+    JobEvent subclass."""
 
+    # What it runs on, and the security settings every launch takes.
+    instance_type = models.CharField(max_length=60)
+    instance_count = models.PositiveSmallIntegerField(default=1)
+    role_arn = models.CharField(max_length=2048)
+    subnets = models.JSONField(default=list, blank=True)
+    security_groups = models.JSONField(default=list, blank=True)
+    kms_key_id = models.CharField(max_length=2048, blank=True)
+    eula_accepted_at = models.DateTimeField(null=True, blank=True)
+    eula_accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # The form's one-time token: a double-clicked submit finds the job the first click made.
+    request_token = models.UUIDField(unique=True, default=uuid.uuid4)
+    request = models.JSONField(default=dict, blank=True, help_text="What is sent to SageMaker, and where each value came from.")
     failure_reason = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -155,24 +170,11 @@ class Deployment(Job):
     model = models.ForeignKey("catalog.Model", on_delete=models.PROTECT, related_name="deployments")
     model_version = models.CharField(max_length=40)
     endpoint_name = models.CharField(max_length=63)
-    instance_type = models.CharField(max_length=60)
-    instance_count = models.PositiveSmallIntegerField(default=1)
-    role_arn = models.CharField(max_length=2048)
-    subnets = models.JSONField(default=list, blank=True)
-    security_groups = models.JSONField(default=list, blank=True)
-    kms_key_id = models.CharField(max_length=2048, blank=True)
-    eula_accepted_at = models.DateTimeField(null=True, blank=True)
-    eula_accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    # The form's one-time token: a double-clicked submit finds the deployment the first click made.
-    request_token = models.UUIDField(unique=True, default=uuid.uuid4)
     # A fine-tuned model: the training job whose artifact this endpoint serves.
     training_job = models.ForeignKey("TrainingJob", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="deployments")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
-    request = models.JSONField(default=dict, blank=True, help_text="What is sent to SageMaker, and where each value came from.")
     in_service_at = models.DateTimeField(null=True, blank=True)
 
     objects = DeploymentQuerySet.as_manager()
@@ -283,8 +285,6 @@ class TrainingJob(Job):
     model = models.ForeignKey("catalog.Model", on_delete=models.PROTECT, related_name="training_jobs")
     model_version = models.CharField(max_length=40)
     job_name = models.CharField(max_length=63, help_text="The model name: SageMaker's training job name.")
-    instance_type = models.CharField(max_length=60)
-    instance_count = models.PositiveSmallIntegerField(default=1)
     training_uri = models.CharField(max_length=1024)
     validation_uri = models.CharField(max_length=1024, blank=True)
     output_uri = models.CharField(max_length=1024, help_text="S3OutputPath: the artifact lands under <name>/output/.")
@@ -294,16 +294,6 @@ class TrainingJob(Job):
     max_wait_seconds = models.PositiveIntegerField(null=True, blank=True)
     checkpoint_uri = models.CharField(max_length=1024, blank=True)
     keep_alive_seconds = models.PositiveIntegerField(default=0)
-    role_arn = models.CharField(max_length=2048)
-    subnets = models.JSONField(default=list, blank=True)
-    security_groups = models.JSONField(default=list, blank=True)
-    kms_key_id = models.CharField(max_length=2048, blank=True)
-    eula_accepted_at = models.DateTimeField(null=True, blank=True)
-    eula_accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    request_token = models.UUIDField(unique=True, default=uuid.uuid4)
-    request = models.JSONField(default=dict, blank=True, help_text="What is sent to SageMaker, and where each value came from.")
     data_check = models.JSONField(default=dict, blank=True, help_text="The data check the launch passed.")
 
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)

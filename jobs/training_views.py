@@ -7,7 +7,7 @@ from functools import partial
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -18,8 +18,8 @@ from catalog.models import Model
 from . import charts, training
 from .forms import FineTuneForm, data_uris, training_default
 from .models import DataCheck, TrainingJob
-from .tasks import check_dataset, hand_over
-from .views import _go, _role_suggestions, _same_submission
+from .tasks import check_dataset
+from .views import _go, _role_suggestions, submit
 
 T = TrainingJob.Status
 BROWSE_PAGE = 50
@@ -39,23 +39,13 @@ def _get_job_for_user(request, pk, action="view"):
 def train(request, model_id):
     model = _fine_tunable(model_id)
     if request.method == "POST":
-        if (existing := _same_submission(request, TrainingJob)) is not None:
-            return _go(request, existing)
         form = FineTuneForm(request.POST, model=model, user=request.user)
-        if form.is_valid():
-            try:
-                with transaction.atomic():
-                    job = form.job(request.user)
-                    job.save()
-                    job.events.create(status=T.QUEUED, message="Queued for launch: the data check passed.")
-                    hand_over(job, "launch")
-                return _go(request, job)
-            except IntegrityError:
-                form.add_error("job_name", "A training job of this name exists already: choose another.")
-        if (existing := _same_submission(request, TrainingJob)) is not None:
-            return _go(request, existing)
-        if form.has_error("request_token"):
-            form = form.with_new_token()
+        submitted = submit(request, form, TrainingJob, name_field="job_name",
+                           queued="Queued for launch: the data check passed.",
+                           taken="A training job of this name exists already: choose another.")
+        if not isinstance(submitted, FineTuneForm):
+            return submitted
+        form = submitted
     else:
         form = FineTuneForm(initial=FineTuneForm.initial_for(model), model=model, user=request.user)
     context = {"model": model, "form": form, "roles": _role_suggestions()}

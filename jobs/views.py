@@ -67,24 +67,11 @@ def deploy_fine_tuned(request, pk):
 def _deploy(request, model, training_job=None):
     if request.method == "POST":
         form = DeployForm(request.POST, model=model, training_job=training_job)
-        if (existing := _same_submission(request)) is not None:
-            return _go(request, existing)
-        if form.is_valid():
-            try:
-                with transaction.atomic():
-                    deployment = form.deployment(request.user)
-                    deployment.save()
-                    deployment.events.create(status=S.QUEUED, message="Queued for launch.")
-                    hand_over(deployment, "launch")
-                return _go(request, deployment)
-            except IntegrityError:
-                form.add_error("endpoint_name", "A deployment already uses this endpoint name: choose another.")
-        # A double click raced this request while it was checked: its name is now "taken" by the
-        # deployment the first click made. The answer to both clicks is that deployment.
-        if (existing := _same_submission(request)) is not None:
-            return _go(request, existing)
-        if form.has_error("request_token"):
-            form = form.with_new_token()
+        submitted = submit(request, form, Deployment, name_field="endpoint_name", queued="Queued for launch.",
+                           taken="A deployment already uses this endpoint name: choose another.")
+        if not isinstance(submitted, DeployForm):
+            return submitted
+        form = submitted
     else:
         form = DeployForm(initial=DeployForm.initial_for(model, training_job), model=model, training_job=training_job)
     problem = deploy_problem(model, training_job)
@@ -94,6 +81,30 @@ def _deploy(request, model, training_job=None):
                else reverse("jobs:deploy", args=[model.model_id])}
     template = "jobs/deploy.html#deploy-pane" if request.htmx else "jobs/deploy.html"
     return render(request, template, context)
+
+
+def submit(request, form, job_model, *, name_field, taken, queued):
+    """Launch what a job form describes, once: the job's page (a double click lands on the job
+    the first click made), or the form to show again with what is wrong."""
+    if (existing := _same_submission(request, job_model)) is not None:
+        return _go(request, existing)
+    if form.is_valid():
+        try:
+            with transaction.atomic():
+                job = form.job(request.user)
+                job.save()
+                job.events.create(status=job.Status.QUEUED, message=queued)
+                hand_over(job, "launch")
+            return _go(request, job)
+        except IntegrityError:
+            form.add_error(name_field, taken)
+    # A double click raced this request while it was checked: its name is now "taken" by the job
+    # the first click made. The answer to both clicks is that job.
+    if (existing := _same_submission(request, job_model)) is not None:
+        return _go(request, existing)
+    if form.has_error("request_token"):
+        form = form.with_new_token()
+    return form
 
 
 def _same_submission(request, model=Deployment):

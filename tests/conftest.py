@@ -118,6 +118,27 @@ def page(browser, request):
     context.close()
 
 
+REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) =>
+  console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));"""
+
+
+@pytest.fixture
+def violations(page):
+    """What the browser reports against the Content-Security-Policy, on every page from now on."""
+    found = []
+    page.context.add_init_script(REPORT_VIOLATIONS)
+    page.on("console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None)
+    return found
+
+
+@pytest.fixture
+def failures(page):
+    """Every response of 400 or more the browser got (a missing favicon would be one)."""
+    found = []
+    page.on("response", lambda response: found.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+    return found
+
+
 def screenshot(page, name):
     """Keep a picture of what a person sees (screenshots/ is not committed)."""
     os.makedirs(SCREENSHOTS, exist_ok=True)

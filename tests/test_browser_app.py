@@ -15,27 +15,6 @@ from .conftest import screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 MOBILENET = "pytorch-ic-mobilenet-v2"
 UNREACHABLE = "The server could not be reached: check your connection and try again."
-REPORT_VIOLATIONS = """document.addEventListener("securitypolicyviolation", (e) =>
-  console.error(`Content Security Policy violation: ${e.violatedDirective} ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`));"""
-
-
-@pytest.fixture
-def violations(page):
-    """What the browser reports against the Content-Security-Policy, on every page from now on."""
-    found = []
-    page.context.add_init_script(REPORT_VIOLATIONS)
-    page.on("console", lambda message: found.append(message.text) if "Content Security Policy" in message.text else None)
-    return found
-
-
-@pytest.fixture
-def failures(page):
-    """Every response of 400 or more the browser got (a missing favicon would be one)."""
-    found = []
-    page.on("response", lambda response: found.append(f"{response.status} {response.url}") if response.status >= 400 else None)
-    return found
-
-
 def banner(page):
     return page.locator("#error-banner [role=alert]")
 

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import screenshot, sign_in
-from .test_demo import Demo, _free_port, private_env
+from .test_demo import running_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 MOBILENET = "pytorch-ic-mobilenet-v2"
@@ -19,18 +19,10 @@ NO_QUOTA = "ml.c5.2xlarge"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    env = private_env(tmp_path_factory.mktemp("demo"))
     # Endpoints settle in two seconds and beat polls every second: the test watches every step.
-    env.update(POLL_SECONDS="1", JSUI_LOCAL_ENDPOINT_SECONDS="2", JSUI_LOCAL_FAILING_INSTANCE_TYPES=FAILING,
-               JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES=NO_QUOTA)
-    port = _free_port()
-    demo = Demo(["--port", str(port), "--aws-port", str(_free_port())], env)
-    try:
-        password = demo.wait_for(r"password: (\S+)", timeout=90)
-        demo.wait_for(r"\[worker\] .* (celery@\S+) ready", timeout=30)
-        yield f"http://127.0.0.1:{port}", password
-    finally:
-        demo.kill()
+    with running_demo(tmp_path_factory.mktemp("demo"), POLL_SECONDS="1", JSUI_LOCAL_ENDPOINT_SECONDS="2",
+                      JSUI_LOCAL_FAILING_INSTANCE_TYPES=FAILING, JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES=NO_QUOTA) as site:
+        yield site
 
 
 def open_deploy_pane(page, base, model_id):

@@ -10,8 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .conftest import screenshot, sign_in
-from .test_browser_app import failures, violations  # noqa: F401 (fixtures)
-from .test_demo import Demo, _free_port, private_env
+from .test_demo import running_demo
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo]
 BERT = "huggingface-spc-bert-base-cased"
@@ -21,20 +20,10 @@ DATA = "jumpstart-ui-demo-data"
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    env = private_env(tmp_path_factory.mktemp("demo"))
     # Every step of a training job takes a second and beat follows every second.
-    env.update(POLL_SECONDS="1", LOG_POLL_SECONDS="1", JSUI_LOCAL_TRAINING_SECONDS="1",
-               JSUI_LOCAL_ENDPOINT_SECONDS="2")
-    port = _free_port()
-    demo = Demo(["--port", str(port), "--aws-port", str(_free_port())], env)
-    try:
-        password = demo.wait_for(r"password: (\S+)", timeout=90)
-        demo.wait_for(r"\[worker\] .* (celery@\S+) ready", timeout=30)
-        yield f"http://127.0.0.1:{port}", password
-    finally:
-        if demo.proc.poll() is not None:
-            print(f"the demo exited with {demo.proc.returncode}:\n{demo.tail(80)}")
-        demo.kill()
+    with running_demo(tmp_path_factory.mktemp("demo"), POLL_SECONDS="1", LOG_POLL_SECONDS="1",
+                      JSUI_LOCAL_TRAINING_SECONDS="1", JSUI_LOCAL_ENDPOINT_SECONDS="2") as site:
+        yield site
 
 
 def open_pane(page, base, model_id):

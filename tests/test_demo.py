@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,6 +40,23 @@ def private_env(folder):
         PYTHONUNBUFFERED="1",
     )
     return env
+
+
+@contextmanager
+def running_demo(folder, **settings_env):
+    """manage.py demo with its own database, broker and ports, and the given settings, until the
+    block ends; yields (site URL, the demo login's password) once its worker is ready."""
+    env = {**private_env(folder), **settings_env}
+    port = _free_port()
+    demo = Demo(["--port", str(port), "--aws-port", str(_free_port())], env)
+    try:
+        password = demo.wait_for(r"password: (\S+)", timeout=90)
+        demo.wait_for(r"\[worker\] .* (celery@\S+) ready", timeout=30)
+        yield f"http://127.0.0.1:{port}", password
+    finally:
+        if demo.proc.poll() is not None:
+            print(f"the demo exited with {demo.proc.returncode}:\n{demo.tail(80)}")
+        demo.kill()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from aws import local
-from jobs import deployments, tasks
+from jobs import tasks
 from jobs.forms import TOKEN_LOST
 from jobs.models import Deployment
 

@@ -183,6 +183,9 @@ class _Sync:
             [entry for model_id, entry in latest.items() if needs_spec(rows.get(model_id), entry)]
         )
         with transaction.atomic():
+            # Read the rows again, locked, now that the slow part is done: a staff edit made while
+            # the specs were fetched is kept, never written over with what was read before it.
+            rows = {row.model_id: row for row in Model.objects.select_for_update()}
             algorithm_ids = upsert(Algorithm, "slug", self.bundled_records(Algorithm, "slug", "algorithms.json"))
             self.upsert_models(latest, listed, rows, specs, algorithm_ids)
             notebooks = self.bundled_records(Notebook, "path", "notebooks.json")

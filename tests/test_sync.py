@@ -251,6 +251,33 @@ def test_a_model_dropped_from_the_manifest_becomes_unavailable_and_returns_when_
     assert Model.objects.visible().count() == 3
 
 
+def test_a_staff_edit_made_while_a_sync_fetches_specs_is_not_written_over(s3, monkeypatch):
+    sync.sync_from_bucket()
+    card_text = Model.objects.get(model_id=BIT).description
+    # BiT has a new version, so the sync writes its row; another model's description is blank
+    # again, so it writes the description column too.
+    newer, entry = spec_copy(BIT, version="4.0.7")
+    put(s3, entry["spec_key"], newer)
+    put(s3, MANIFEST, [*fixture_manifest(), entry])
+    Model.objects.filter(model_id=MOBILENET).update(description="")
+    fetch_specs = sync._Sync.fetch_specs
+
+    def staff_edit_meanwhile(self, entries):
+        found = fetch_specs(self, entries)
+        bit = Model.objects.get(model_id=BIT)
+        bit.description = "Described by staff while the sync ran."
+        bit.save()  # as the admin saves it
+        return found
+
+    monkeypatch.setattr(sync._Sync, "fetch_specs", staff_edit_meanwhile)
+    sync.sync_from_bucket()
+    bit = Model.objects.get(model_id=BIT)
+    assert bit.version == "4.0.7"
+    assert bit.description == "Described by staff while the sync ran." != card_text
+    assert Model.objects.search("described by staff").get() == bit
+    assert Model.objects.get(model_id=MOBILENET).description  # the card's text, back
+
+
 def test_staff_edits_survive_a_resync_that_updates_the_model(s3, s3_reads):
     sync.sync_from_bucket()
     bit = Model.objects.get(model_id=BIT)

@@ -19,7 +19,9 @@ class ModelFilterForm(forms.Form):
     task = forms.CharField(required=False, max_length=60)
     framework = forms.CharField(required=False, max_length=60)
     provider = forms.CharField(required=False, max_length=100)
-    fine_tunable = forms.BooleanField(required=False, label="Fine-tunable only")
+    fine_tunable = forms.BooleanField(required=False, label="Fine-tunable in JumpStart")
+    deployable = forms.BooleanField(required=False, label="Deployable here")
+    trainable = forms.BooleanField(required=False, label="Fine-tunable here")
     deprecated = forms.BooleanField(required=False, label="Show deprecated models")
     sort = forms.ChoiceField(required=False, choices=[(k, v[0]) for k, v in SORTS.items()])
 

@@ -129,16 +129,35 @@ class ModelQuerySet(EntryQuerySet):
         return self.only(
             "model_id", "version", "display_name", "description", "task", "task_label", "framework",
             "modality", "provider", "fine_tunable", "gated", "deprecated", "deprecated_by_staff",
-            "proprietary", "featured", "default_inference_instance_type",
+            "proprietary", "featured", "default_inference_instance_type", "deployable", "trainable",
         )
+
+    def deployable(self):
+        return self.filter(deployable=True)
+
+    def refresh_fitness(self, *, restricted_for_endpoints=(), restricted_for_training=()):
+        """Mark which models can be deployed and fine-tuned here now: a model is deployable when
+        one of the machine types its spec resolves for this region is not restricted by staff
+        (likewise trainable). Called after a sync and when staff change a restriction. Returns
+        how many rows changed."""
+        changed = []
+        for row in self.only("pk", "deploy_types", "training_types", "deployable", "trainable"):
+            deployable = bool(set(row.deploy_types) - set(restricted_for_endpoints))
+            trainable = bool(set(row.training_types) - set(restricted_for_training))
+            if (deployable, trainable) != (row.deployable, row.trainable):
+                row.deployable, row.trainable = deployable, trainable
+                changed.append(row)
+        self.model.objects.bulk_update(changed, ["deployable", "trainable"], batch_size=500)
+        return len(changed)
 
     def best_first(self):
         """Featured first, then models with a model card, then by id."""
         return self.order_by("-featured", _NO_CARD_LAST, "model_id")
 
     def best_match(self):
-        """After search(): by rank, and among equals the plainer (shorter) id first."""
-        return self.order_by("-rank", "-featured", _NO_CARD_LAST, Length("model_id"), "model_id")
+        """After search(): by rank; among equals one that can be deployed here first, then the
+        plainer (shorter) id."""
+        return self.order_by("-rank", "-deployable", "-featured", _NO_CARD_LAST, Length("model_id"), "model_id")
 
     def search(self, q):
         """Models matching every word of q, best first: an exact id or name, then a whole word of
@@ -228,6 +247,19 @@ class Model(Curated):
         Algorithm, null=True, blank=True, on_delete=models.SET_NULL, related_name="models"
     )
     spec = models.JSONField(default=dict, blank=True, help_text="The spec file as JumpStart serves it.")
+    # What can be done with it here (in AWS_REGION), from its specs: the newest version that
+    # deploys and the newest that fine-tunes (often the same), the machine types each resolves
+    # for, and why not when none does. The flags also count staff's restrictions.
+    deploy_version = models.CharField(max_length=40, blank=True)
+    deploy_types = models.JSONField(default=list, blank=True)
+    deploy_problem = models.TextField(blank=True)
+    deployable = models.BooleanField(default=False, db_index=True)
+    training_version = models.CharField(max_length=40, blank=True)
+    training_types = models.JSONField(default=list, blank=True)
+    training_problem = models.TextField(blank=True)
+    trainable = models.BooleanField(default=False, db_index=True, help_text="Can be fine-tuned here.")
+    other_specs = models.JSONField(default=dict, blank=True, help_text="Older versions' specs that deploy or fine-tune.")
+    fitness_region = models.CharField(max_length=30, blank=True, help_text="The region the fitness was worked out for.")
 
     search_name = models.TextField(blank=True, editable=False)
     search_text = models.TextField(blank=True, editable=False)
@@ -277,6 +309,19 @@ class Model(Curated):
     @property
     def predictor_specs(self):
         return self.spec.get("predictor_specs") or {}
+
+    def spec_of(self, version):
+        return self.spec if version in ("", self.version) else self.other_specs.get(version, self.spec)
+
+    @property
+    def deploy_spec(self):
+        """The spec a deploy uses: the newest version that deploys here."""
+        return self.spec_of(self.deploy_version)
+
+    @property
+    def training_spec(self):
+        """The spec a fine-tune uses: the newest version that fine-tunes here."""
+        return self.spec_of(self.training_version)
 
 
 class Notebook(Curated):

@@ -14,6 +14,8 @@ from django.utils import timezone
 
 from aws import AwsError, s3
 
+from . import fitness, signals
+
 from .models import Algorithm, Model, Notebook, Solution, SyncRun, WebURLField, is_web_url
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,8 @@ MANIFEST_KEY = "models_manifest.json"
 PROPRIETARY_MANIFEST_KEY = "proprietary-sdk-manifest.json"
 # Enough to overlap S3 latency without tripping its request-rate limits.
 FETCH_THREADS = 8
+# How many versions back a sync looks for one that deploys or fine-tunes, when the newest does not.
+OLDER_VERSIONS = 3
 
 ENTRY_FIELDS = ("model_id", "version", "spec_key")
 MAX_LENGTHS = {f.attname: f.max_length for f in Model._meta.concrete_fields if f.max_length}
@@ -103,6 +107,7 @@ def run(source):
     try:
         _Sync(source, record).apply()
         record.status = SyncRun.Status.SUCCEEDED
+        signals.synced.send(sender=run, record=record)
     except SyncFailed as exc:
         record.status, record.error = SyncRun.Status.FAILED, str(exc)
     except BaseException as exc:
@@ -140,6 +145,7 @@ class _Sync:
         self.source = source
         self.record = record
         self.now = timezone.now()
+        self.older = {}  # model id -> its other versions' entries, newest first
 
     def warn(self, message):
         self.record.warnings.append(message)
@@ -182,12 +188,13 @@ class _Sync:
         specs = self.fetch_specs(
             [entry for model_id, entry in latest.items() if needs_spec(rows.get(model_id), entry)]
         )
+        fitness = self.work_out_fitness(latest, rows, specs)
         with transaction.atomic():
             # Read the rows again, locked, now that the slow part is done: a staff edit made while
             # the specs were fetched is kept, never written over with what was read before it.
             rows = {row.model_id: row for row in Model.objects.select_for_update()}
             algorithm_ids = upsert(Algorithm, "slug", self.bundled_records(Algorithm, "slug", "algorithms.json"))
-            self.upsert_models(latest, listed, rows, specs, algorithm_ids)
+            self.upsert_models(latest, listed, rows, specs, algorithm_ids, fitness)
             notebooks = self.bundled_records(Notebook, "path", "notebooks.json")
             notebook_ids = upsert(Notebook, "path", notebooks)
             upsert(Solution, "slug", self.bundled_records(Solution, "slug", "solutions.json"))
@@ -213,8 +220,10 @@ class _Sync:
 
     def latest_entries(self, manifest, key):
         """The highest usable version of each model, and every model id the manifest names (a
-        model with only broken entries is still listed, so it is not marked unavailable)."""
+        model with only broken entries is still listed, so it is not marked unavailable). The
+        other usable versions, newest first, are kept in self.older."""
         latest, listed = {}, set()
+        everything = {}
         for index, entry in enumerate(manifest):
             model_id = entry.get("model_id") if isinstance(entry, dict) else None
             if isinstance(model_id, str):
@@ -224,9 +233,11 @@ class _Sync:
                 name = model_id or "no model_id"
                 self.warn(f"skipped {key} entry #{index} ({name}): {problem}")
                 continue
-            current = latest.get(model_id)
-            if current is None or version_key(entry["version"]) > version_key(current["version"]):
-                latest[model_id] = entry
+            everything.setdefault(model_id, []).append(entry)
+        for model_id, entries in everything.items():
+            entries.sort(key=lambda e: version_key(e["version"]), reverse=True)
+            latest[model_id] = entries[0]
+            self.older.setdefault(model_id, [e for e in entries[1:] if e["version"] != entries[0]["version"]])
         return latest, listed
 
     def fetch_specs(self, entries):
@@ -252,7 +263,54 @@ class _Sync:
             return None, f"spec {entry['spec_key']} is for model_id {spec.get('model_id')!r}"
         return spec, None
 
-    def upsert_models(self, latest, listed, rows, specs, algorithm_ids):
+    def work_out_fitness(self, latest, rows, specs):
+        """For each model whose spec is new here (or was worked out for another region): the
+        newest version that deploys and the newest that fine-tunes, and the machine types each
+        does it on. An older version is fetched only while the newest falls short, at most
+        OLDER_VERSIONS back: JumpStart keeps the data of some models only in older specs."""
+        region = settings.AWS_REGION
+        fit, trains, short = {}, {}, {}
+        for model_id, entry in latest.items():
+            row = rows.get(model_id)
+            spec = specs[model_id] if model_id in specs else (row.spec if row else None)
+            if spec is None or (model_id not in specs and row.fitness_region == region):
+                continue
+            fit[model_id] = {"other_specs": {}, "fitness_region": region}
+            trains[model_id] = bool(spec.get("training_supported"))
+            self.fit_version(fit[model_id], spec, entry["version"], region, trains[model_id])
+            if falls_short(fit[model_id], trains[model_id]):
+                short[model_id] = list(self.older.get(model_id, []))[:OLDER_VERSIONS]
+        while short := {model_id: entries for model_id, entries in short.items() if entries}:
+            for model_id, spec in self.fetch_specs([entries.pop(0) for entries in short.values()]).items():
+                if spec is not None and self.fit_version(fit[model_id], spec, spec.get("version") or "", region,
+                                                         trains[model_id]):
+                    fit[model_id]["other_specs"][spec.get("version") or ""] = spec
+                if not falls_short(fit[model_id], trains[model_id]):
+                    short.pop(model_id)
+        return fit
+
+    @staticmethod
+    def fit_version(this, spec, version, region, trains):
+        """Fill in what `this` still lacks from this version's spec; True when it gave something."""
+        gave = False
+        for kind, probe in (("deploy", fitness.deploy_types), ("training", fitness.training_types)):
+            if this.get(f"{kind}_version") or (kind == "training" and not trains):
+                continue
+            types, problem = probe(spec, region)
+            if types:
+                this.update({f"{kind}_version": version, f"{kind}_types": types, f"{kind}_problem": ""})
+                gave = True
+            else:
+                this.setdefault(f"{kind}_problem", problem or "")
+        this.setdefault("deploy_version", "")
+        this.setdefault("deploy_types", [])
+        this.setdefault("training_version", "")
+        this.setdefault("training_types", [])
+        this.setdefault("training_problem", "JumpStart does not offer fine-tuning for this model.")
+        this["deployable"], this["trainable"] = bool(this["deploy_types"]), bool(this["training_types"])
+        return gave
+
+    def upsert_models(self, latest, listed, rows, specs, algorithm_ids, fit):
         record = self.record
         cards, tasks = bundled("cards.json"), bundled("tasks.json")
         new, changed = [], []
@@ -269,6 +327,7 @@ class _Sync:
             proprietary = model_id in self.proprietary_ids
             values = model_fields(entry, spec, card, tasks, algorithm_ids, proprietary)
             values["model_url"] = self.web_url(values["model_url"], model_id, "url")
+            values.update(fit.get(model_id, {}))
             # Curated text: filled from the card only while blank, so staff edits survive.
             for field in ("display_name", "description"):
                 values[field] = clip(field, (row and getattr(row, field)) or card.get(field, ""))
@@ -302,6 +361,11 @@ class _Sync:
         Model.objects.bulk_create(new, batch_size=500)
         Model.objects.bulk_update(changed, sorted(columns), batch_size=500)
         record.created = len(new)
+
+
+def falls_short(this, trains):
+    """Does a model still lack a version to deploy, or (where JumpStart fine-tunes it) to fine-tune?"""
+    return not this["deploy_version"] or (trains and not this["training_version"])
 
 
 def needs_spec(row, entry):

@@ -122,6 +122,10 @@ def model_list(request):
             models = models.filter(**{field: f[field]})
     if f["fine_tunable"]:
         models = models.filter(fine_tunable=True)
+    if f["deployable"]:
+        models = models.filter(deployable=True)
+    if f["trainable"]:
+        models = models.filter(trainable=True)
     if f["q"]:
         models = models.search(f["q"])
 

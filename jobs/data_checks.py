@@ -34,7 +34,7 @@ def run(model, training_uri, validation_uri="", *, limits=datasets.Limits(), pro
 
 def _jumpstart_objects(model):
     try:
-        return training.training_checks(model.spec, settings.AWS_REGION)
+        return training.training_checks(model.training_spec, settings.AWS_REGION)
     except jumpstart.SpecError:
         return ()
 

@@ -35,8 +35,10 @@ def build_request(deployment):
     )
     if deployment.training_job_id:
         return training.fine_tuned_deploy_request(
-            deployment.model.spec, model_data_uri=deployment.training_job.artifact_uri, **common)
-    return jumpstart.deploy_request(deployment.model.spec, accept_eula=deployment.eula_accepted_at is not None, **common)
+            deployment.model.spec_of(deployment.model_version), model_data_uri=deployment.training_job.artifact_uri,
+            **common)
+    return jumpstart.deploy_request(deployment.model.spec_of(deployment.model_version),
+                                    accept_eula=deployment.eula_accepted_at is not None, **common)
 
 
 def recorded_request(deployment):

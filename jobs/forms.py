@@ -131,7 +131,8 @@ class DeployForm(SecurityForm):
         self.training_job = training_job
         self.request = None
         disallowed = InstanceType.disallowed()
-        types = [t for t in model.supported_inference_instance_types or [model.default_inference_instance_type] if t]
+        # The types the deploy's spec resolves for this region (a fine-tuned model's: its spec's own).
+        types = model.deploy_types if not training_job else _types(model.deploy_spec, "inference")
         self.allowed_types = [t for t in types if t not in disallowed]
         self.fields["instance_type"].choices = [(t, t) for t in self.allowed_types]
         self.fields["kms_key_id"].help_text = "Optional: encrypts the endpoint's storage volume."
@@ -141,7 +142,7 @@ class DeployForm(SecurityForm):
     @classmethod
     def initial_for(cls, model, training_job=None):
         disallowed = InstanceType.disallowed()
-        default = model.default_inference_instance_type
+        default = model.deploy_spec.get("default_inference_instance_type")
         return {
             "endpoint_name": suggested_endpoint_name(model, training_job),
             "instance_type": default if default and default not in disallowed else None,
@@ -186,7 +187,7 @@ class DeployForm(SecurityForm):
         data = self.cleaned_data
         accepted = bool(data.get("accept_eula"))
         return Deployment(
-            user=user, model=self.model, model_version=self.model.version,
+            user=user, model=self.model, model_version=self.model.deploy_version or self.model.version,
             endpoint_name=data["endpoint_name"], instance_type=data["instance_type"],
             instance_count=data["instance_count"], role_arn=data["role_arn"], subnets=data["subnets"],
             security_groups=data["security_groups"], kms_key_id=data["kms_key_id"],
@@ -198,7 +199,9 @@ class DeployForm(SecurityForm):
 
 def deploy_problem(model, training_job=None):
     """Why this model cannot be deployed here at all (its spec lacks an image or artifact), or None."""
-    instance_type = model.default_inference_instance_type or next(iter(model.supported_inference_instance_types), "")
+    if not training_job:
+        return None if model.deploy_types else (model.deploy_problem or "Its spec does not deploy here.")
+    instance_type = next(iter(_types(model.deploy_spec, "inference")), "")
     if not instance_type:
         return "JumpStart's data lists no machine type for it."
     probe = Deployment(model=model, endpoint_name="probe", instance_type=instance_type, training_job=training_job,
@@ -208,6 +211,13 @@ def deploy_problem(model, training_job=None):
     except jumpstart.SpecError as exc:
         return str(exc)
     return None
+
+
+def _types(spec, scope):
+    """A spec's machine types for "inference" or "training", its default first."""
+    default = spec.get(f"default_{scope}_instance_type")
+    listed = spec.get(f"supported_{scope}_instance_types") or []
+    return [t for t in dict.fromkeys([default, *listed]) if t]
 
 
 def suggested_endpoint_name(model, training_job=None):
@@ -232,7 +242,7 @@ class InvokeForm(forms.Form):
     file = forms.FileField(required=False, label="Image", help_text="Without a file, a small generated test image is sent.")
 
     def __init__(self, *args, deployment, **kwargs):
-        spec, task = deployment.model.spec, deployment.model.task
+        spec, task = deployment.model.spec_of(deployment.model_version), deployment.model.task
         self.example, example_type = jumpstart.example_payload(spec, task)
         self.content_type = jumpstart.content_types(spec)[0] or example_type
         self.is_text = _is_text(self.content_type)
@@ -328,10 +338,9 @@ class FineTuneForm(SecurityForm):
         self.model, self.user = model, user
         self.request = None
         self.report = None
-        spec = model.spec
+        spec = model.training_spec
         disallowed = InstanceType.disallowed(training=True)
-        types = [t for t in model.supported_training_instance_types or [model.default_training_instance_type] if t]
-        self.allowed_types = [t for t in types if t not in disallowed]
+        self.allowed_types = [t for t in model.training_types if t not in disallowed]
         self.machines = machines.facts(self.allowed_types)
         self.fields["instance_type"].choices = [(t, self.machines[t].label) for t in self.allowed_types]
         self.fields["kms_key_id"].help_text = "Optional: encrypts the training volume and the output."
@@ -362,8 +371,8 @@ class FineTuneForm(SecurityForm):
     @classmethod
     def initial_for(cls, model):
         disallowed = InstanceType.disallowed(training=True)
-        default = model.default_training_instance_type
-        max_run = (model.spec.get("estimator_kwargs") or {}).get("max_run")
+        default = model.training_spec.get("default_training_instance_type")
+        max_run = (model.training_spec.get("estimator_kwargs") or {}).get("max_run")
         return {
             "data_source": "default",
             "instance_type": default if default and default not in disallowed else None,
@@ -412,7 +421,7 @@ class FineTuneForm(SecurityForm):
         if not fact:
             return []
         try:
-            image = training.training_image(self.model.spec, settings.AWS_REGION, fact.name)
+            image = training.training_image(self.model.training_spec, settings.AWS_REGION, fact.name)
         except jumpstart.SpecError as exc:
             return [str(exc)]
         return machines.warnings(fact, image)
@@ -450,7 +459,7 @@ class FineTuneForm(SecurityForm):
     def clean(self):
         data = super().clean()
         values = {self.fields[name].hyperparameter["name"]: data.get(name) for name in self.hyperparameter_names}
-        cleaned, errors = training.validate_hyperparameters(self.model.spec, values)
+        cleaned, errors = training.validate_hyperparameters(self.model.training_spec, values)
         for hp_name, message in errors.items():
             self.add_error(f"hp_{hp_name}" if f"hp_{hp_name}" in self.fields else None, message)
         self.hyperparameters = cleaned
@@ -489,7 +498,7 @@ class FineTuneForm(SecurityForm):
         data = self.cleaned_data
         accepted = bool(data.get("accept_eula"))
         return TrainingJob(
-            user=user, model=self.model, model_version=self.model.version, job_name=data["job_name"],
+            user=user, model=self.model, model_version=self.model.training_version, job_name=data["job_name"],
             instance_type=data["instance_type"], instance_count=data["instance_count"],
             training_uri=data["training_uri"], validation_uri=data.get("validation_uri") or "",
             output_uri=data["output_uri"], hyperparameters=self.hyperparameters,
@@ -506,7 +515,7 @@ class FineTuneForm(SecurityForm):
 
 def training_default(model):
     """JumpStart's default dataset for the model in this region, or None."""
-    return training.default_dataset_uri(model.spec, settings.AWS_REGION)
+    return training.default_dataset_uri(model.training_spec, settings.AWS_REGION)
 
 
 def data_uris(data, default_dataset, validation=True):

@@ -64,16 +64,23 @@ def facts(names):
 
 def refresh(names):
     """Ask EC2 about the machine types and keep its answers (a Celery task calls this). Returns
-    how many it described."""
+    how many it described. Written without save(), so staff's restrictions are not worked out
+    again for facts that change none."""
     described = ec2.describe_machines(names)
     now = timezone.now()
+    existing = set(InstanceType.objects.filter(name__in=list(names)).values_list("name", flat=True))
+    new = []
     for name in names:
         machine = described.get(name)
         values = {"offered": machine is not None, "facts_at": now}
         if machine:
             values.update(vcpus=machine.vcpus, memory_mib=machine.memory_mib, gpus=machine.gpus,
                           gpu_name=machine.gpu_name)
-        InstanceType.objects.update_or_create(name=name, defaults=values)
+        if name in existing:
+            InstanceType.objects.filter(name=name).update(**values)
+        else:
+            new.append(InstanceType(name=name, **values))
+    InstanceType.objects.bulk_create(new, ignore_conflicts=True)
     return len(described)
 
 

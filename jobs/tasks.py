@@ -166,8 +166,7 @@ def refresh_machines():
     from catalog.models import Model
 
     names = set()
-    for inference, training_types in Model.objects.visible().values_list(
-            "supported_inference_instance_types", "supported_training_instance_types"):
+    for inference, training_types in Model.objects.visible().values_list("deploy_types", "training_types"):
         names.update(inference or [])
         names.update(training_types or [])
     return machines.refresh(sorted(names))

@@ -29,7 +29,7 @@ def build_request(job):
     """CreateTrainingJob for the job, resolved from its model's spec as the SDK's fit() sends it
     (pure, no AWS). Returns what the job keeps: the request and where each value came from."""
     built = training.training_request(
-        job.model.spec, region=settings.AWS_REGION, job_name=job.job_name, instance_type=job.instance_type,
+        job.model.spec_of(job.model_version), region=settings.AWS_REGION, job_name=job.job_name, instance_type=job.instance_type,
         instance_count=job.instance_count, role_arn=job.role_arn, hyperparameters=job.hyperparameters,
         training_uri=job.training_uri, validation_uri=job.validation_uri or None, output_uri=job.output_uri,
         max_run_seconds=job.max_run_seconds, use_spot=job.use_spot, max_wait_seconds=job.max_wait_seconds,

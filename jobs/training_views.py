@@ -26,7 +26,7 @@ BROWSE_PAGE = 50
 
 
 def _fine_tunable(model_id):
-    return get_object_or_404(Model.objects.visible().filter(fine_tunable=True), model_id=model_id)
+    return get_object_or_404(Model.objects.visible().filter(trainable=True), model_id=model_id)
 
 
 def _get_job_for_user(request, pk, action="view"):

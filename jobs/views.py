@@ -76,7 +76,7 @@ def _deploy(request, model, training_job=None):
         form = DeployForm(initial=DeployForm.initial_for(model, training_job), model=model, training_job=training_job)
     problem = deploy_problem(model, training_job)
     context = {"model": model, "form": form, "problem": problem, "roles": [] if problem else _role_suggestions(),
-               "eula_url": jumpstart.eula_url(model.spec, settings.AWS_REGION), "training_job": training_job,
+               "eula_url": jumpstart.eula_url(model.deploy_spec, settings.AWS_REGION), "training_job": training_job,
                "action": reverse("jobs:training-deploy", args=[training_job.pk]) if training_job
                else reverse("jobs:deploy", args=[model.model_id])}
     template = "jobs/deploy.html#deploy-pane" if request.htmx else "jobs/deploy.html"
@@ -148,7 +148,7 @@ def endpoint_invoke(request, pk):
     if deployment.status != S.IN_SERVICE:
         form.add_error(None, "The endpoint is not InService: wait until it is, then try again.")
     elif form.is_valid():
-        accept = jumpstart.content_types(deployment.model.spec)[1] or "application/json"
+        accept = jumpstart.content_types(deployment.model.spec_of(deployment.model_version))[1] or "application/json"
         try:
             content_type, body = sagemaker.invoke(deployment.endpoint_name, form.body(), form.content_type, accept)
             result = {"content_type": content_type, "text": _readable(body)}

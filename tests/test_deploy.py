@@ -66,6 +66,7 @@ def offer(instance_type):
     """Let MobileNet offer a machine type that the local AWS treats specially."""
     model = Model.objects.get(model_id=MOBILENET)
     model.supported_inference_instance_types = [*model.supported_inference_instance_types, instance_type]
+    model.deploy_types = [*model.deploy_types, instance_type]  # MobileNet's spec deploys on any family
     model.save()
 
 

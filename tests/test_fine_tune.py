@@ -126,6 +126,7 @@ def test_a_machine_the_image_cannot_run_on_is_warned_about_before_launch(client_
 
     bert = Model.objects.get(model_id=BERT)
     bert.supported_training_instance_types = [*bert.supported_training_instance_types, "ml.m5.xlarge"]
+    bert.training_types = [*bert.training_types, "ml.m5.xlarge"]  # as if the spec claimed it
     bert.save()
     html = client_in.post(f"/models/{BERT}/fine-tune/hints/", {**form_data(BERT), "instance_type": "ml.m5.xlarge"}).content.decode()
     assert "machine-warning" in html and "no training image for ml.m5.xlarge" in html

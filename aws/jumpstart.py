@@ -24,6 +24,7 @@ CONTAINER_LOG_LEVEL = "20"  # Model(container_log_level=logging.INFO), stringifi
 # jumpstart.enums.JumpStartTag
 TAG_MODEL_ID = "sagemaker-sdk:jumpstart-model-id"
 TAG_MODEL_VERSION = "sagemaker-sdk:jumpstart-model-version"
+TAG_INFERENCE_CONFIG = "sagemaker-sdk:jumpstart-inference-config-name"
 VARIANT_NAME = "AllTraffic"
 # deploy_kwargs (snake_case, as the spec writes them) -> ProductionVariant fields (session.production_variant)
 _DEPLOY_KWARGS = {
@@ -85,8 +86,9 @@ def hardware(instance_type):
 
 def deploy_request(spec, *, region, model_name, endpoint_config_name, endpoint_name, instance_type,
                    instance_count=1, role_arn, subnets=(), security_groups=(), kms_key_id=None,
-                   accept_eula=False, tags=()):
-    """The three SageMaker requests that deploy `spec` on `instance_type` in `region`.
+                   accept_eula=False, tags=(), config_name=None):
+    """The three SageMaker requests that deploy `spec` on `instance_type` in `region`, with the named
+    inference config `config_name` (default: the best-ranked one for the instance type).
 
     Raises SpecError when the spec cannot give what the deploy needs (or a gated model's license is
     not accepted), ValueError for arguments that contradict each other.
@@ -95,7 +97,7 @@ def deploy_request(spec, *, region, model_name, endpoint_config_name, endpoint_n
         raise ValueError("a VPC needs both subnets and security groups")
     if not instance_family(instance_type):
         raise SpecError(f"{instance_type!r} is not a SageMaker instance type such as ml.g5.2xlarge.")
-    spec, config = _apply_inference_config(spec, instance_type)
+    spec, config = _apply_inference_config(spec, instance_type, config_name)
     model_id = spec.get("model_id") or "this model"
     _refuse_unusable(spec, model_id)
     eula = _check_eula(spec, region, accept_eula)
@@ -120,12 +122,18 @@ def deploy_request(spec, *, region, model_name, endpoint_config_name, endpoint_n
     environment = _resolve_environment(spec, region, instance_type, variants, script)
 
     container = {"Image": image.value, "Environment": environment.value}
+    additional = _additional_data_sources(spec, region, eula)
+    if additional:
+        container["AdditionalModelDataSources"] = additional.value
     if isinstance(data_source, dict):
         container["ModelDataSource"] = data_source
     else:
         container["ModelDataUrl"] = data_source
+    tag_list = _tags(spec, tags)
+    if config and TAG_INFERENCE_CONFIG not in {tag["Key"] for tag in tag_list}:
+        tag_list.append({"Key": TAG_INFERENCE_CONFIG, "Value": config.value})
     model, endpoint_config, endpoint, endpoint_settings = assemble(
-        spec, container=container, isolation=isolation.value, tag_list=_tags(spec, tags), model_name=model_name,
+        spec, container=container, isolation=isolation.value, tag_list=tag_list, model_name=model_name,
         endpoint_config_name=endpoint_config_name, endpoint_name=endpoint_name, role_arn=role_arn,
         instance_type=instance_type, instance_count=instance_count, subnets=subnets,
         security_groups=security_groups, kms_key_id=kms_key_id)
@@ -139,6 +147,7 @@ def deploy_request(spec, *, region, model_name, endpoint_config_name, endpoint_n
         "endpoint_settings": endpoint_settings,
         "eula": eula,
         "config": config,
+        "additional_data": additional,
     }
     return DeployRequest(model=model, endpoint_config=endpoint_config, endpoint=endpoint, sources=sources)
 
@@ -178,32 +187,110 @@ def assemble(spec, *, container, isolation, tag_list, model_name, endpoint_confi
 # -- resolution steps, each as the SDK takes it ------------------------------------------------------
 
 
-def _apply_inference_config(spec, instance_type):
-    """Merge the top-ranked named inference config over the base fields (types.JumpStartModelSpecs):
-    rankings["overall"] order (else config names sorted), preferring the first config whose resolved
-    supported_inference_instance_types include the instance type, as the SDK picks one at deploy."""
-    configs = spec.get("inference_configs")
-    if not configs:
-        return spec, None
-    components = spec.get("inference_config_components") or {}
+def inference_config_names(spec):
+    """The spec's named inference configs, best-ranked first: rankings["overall"] order, else the
+    names sorted (types.JumpStartModelSpecs)."""
+    configs = spec.get("inference_configs") or {}
     ranking = (spec.get("inference_config_rankings") or {}).get("overall") or {}
-    names = [name for name in (ranking.get("rankings") or sorted(configs)) if name in configs]
+    return [name for name in (ranking.get("rankings") or sorted(configs)) if name in configs]
+
+
+def resolved_config(spec, name):
+    """The spec with the named config's components merged over its base fields."""
+    configs = spec.get("inference_configs") or {}
+    components = spec.get("inference_config_components") or {}
+    merged = deepcopy(spec)
+    for component in (configs[name] or {}).get("component_names") or []:
+        merged = _deep_override(merged, components.get(component) or {})
+    if merged.get("hosting_model_package_arns"):
+        merged["inference_environment_variables"] = []
+    return merged
+
+
+def _apply_inference_config(spec, instance_type, config_name=None):
+    """Merge a named inference config over the base fields: the one asked for, else the best-ranked
+    whose resolved supported_inference_instance_types include the instance type, as the SDK picks
+    one at deploy, else the best-ranked."""
+    names = inference_config_names(spec)
     if not names:
+        if config_name:
+            raise SpecError(f"The spec has no named inference configs, so none called {config_name!r}.")
         return spec, None
-
-    def resolved(name):
-        merged = deepcopy(spec)
-        for component in (configs[name] or {}).get("component_names") or []:
-            merged = _deep_override(merged, components.get(component) or {})
-        if merged.get("hosting_model_package_arns"):
-            merged["inference_environment_variables"] = []
-        return merged
-
+    if config_name:
+        if config_name not in names:
+            raise SpecError(f"The spec has no inference config {config_name!r}: it has {', '.join(names)}.")
+        candidate = resolved_config(spec, config_name)
+        if instance_type not in (candidate.get("supported_inference_instance_types") or [instance_type]):
+            raise SpecError(f"The {config_name} configuration does not run on {instance_type}: choose one of "
+                            f"{', '.join(candidate['supported_inference_instance_types'])}.")
+        return candidate, Sourced(config_name, f"inference_configs[{config_name}], as chosen")
     for name in names:
-        candidate = resolved(name)
+        candidate = resolved_config(spec, name)
         if instance_type in (candidate.get("supported_inference_instance_types") or []):
             return candidate, Sourced(name, f"inference_configs[{name}], the best-ranked config for {instance_type}")
-    return resolved(names[0]), Sourced(names[0], f"inference_configs[{names[0]}], the best-ranked config")
+    return resolved_config(spec, names[0]), Sourced(names[0], f"inference_configs[{names[0]}], the best-ranked config")
+
+
+def _additional_data_sources(spec, region, eula):
+    """hosting_additional_data_sources.speculative_decoding as the SDK sends them
+    (factory.model._add_additional_model_data_sources_to_kwargs, then
+    utils._add_model_access_configs_to_model_data_sources): ChannelName and S3DataSource, the
+    S3 URI in JumpStart's bucket (gated or not, by the provider's classification), and
+    ModelAccessConfig where the source has its own EULA. Other kinds of additional data are not
+    sent by the SDK either."""
+    sources = ((spec.get("hosting_additional_data_sources") or {}).get("speculative_decoding")) or []
+    if not sources:
+        return None
+    sent = []
+    for source in sources:
+        provider = source.get("provider") or {}
+        if provider.get("name") != "JumpStart":
+            raise SpecError(
+                f"The {source.get('channel_name') or 'extra'} model data comes from "
+                f"{provider.get('name') or 'SageMaker Neo'}'s bucket, which this dashboard does not know: "
+                "choose the other configuration."
+            )
+        bucket = gated_bucket(region) if provider.get("classification") == "gated" else jumpstart_bucket(region)
+        data = source.get("s3_data_source") or {}
+        uri = data.get("s3_uri") or ""
+        uri = uri if uri.startswith("s3://") else f"s3://{bucket}/{uri}"
+        s3_source = {key: value for key, value in (("CompressionType", data.get("compression_type")),
+                                                  ("S3DataType", data.get("s3_data_type")), ("S3Uri", uri)) if value}
+        if source.get("hosting_eula_key"):
+            if not eula:
+                raise SpecError(f"The {source.get('channel_name')} model data has a license of its own: accept "
+                                "the model's license (EULA) to deploy this configuration.")
+            s3_source["ModelAccessConfig"] = {"AcceptEula": True}
+        sent.append({"ChannelName": source.get("channel_name"), "S3DataSource": s3_source})
+    names = ", ".join(s["ChannelName"] for s in sent)
+    return Sourced(sent, f"hosting_additional_data_sources.speculative_decoding ({names}), AdditionalModelDataSources")
+
+
+def benchmarks(spec):
+    """The named configurations as Studio shows them, best-ranked first: [{"name", "accelerations",
+    "types": {instance type: [{"concurrency", metric name: (value, unit)}]}}]. Empty without configs."""
+    shown = []
+    for name in inference_config_names(spec):
+        config = spec["inference_configs"][name] or {}
+        rows = {}
+        for instance_type, stats in (config.get("benchmark_metrics") or {}).items():
+            by_concurrency = {}
+            for stat in stats or []:
+                level = by_concurrency.setdefault(str(stat.get("concurrency", "")), {})
+                level[stat.get("name", "")] = (stat.get("value"), stat.get("unit", ""))
+            rows[instance_type] = [{"concurrency": level, **metrics}
+                                   for level, metrics in sorted(by_concurrency.items(), key=lambda i: _number(i[0]))]
+        accelerations = [a.get("type") for a in config.get("acceleration_configs") or [] if a.get("enabled")]
+        shown.append({"name": name, "accelerations": accelerations, "types": rows,
+                      "supported": resolved_config(spec, name).get("supported_inference_instance_types") or []})
+    return shown
+
+
+def _number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return float("inf")
 
 
 def _deep_override(base, override, deny=_CONFIG_DENY):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from aws.jumpstart import (
+    TAG_INFERENCE_CONFIG,
     TAG_MODEL_ID,
     TAG_MODEL_VERSION,
     DeployRequest,
@@ -49,7 +50,6 @@ CODE_IN_CONTAINER = "/opt/ml/input/data/code/sourcedir.tar.gz"  # CONTAINER_CODE
 REPACKED_CODE_DIR = "/opt/ml/model/code"  # Model._script_mode_env_vars after a repack
 GATED_ARTIFACT_ENV = "SageMakerGatedModelS3Uri"  # SAGEMAKER_GATED_MODEL_S3_URI_TRAINING_ENV_VAR_KEY
 RESOURCE_BASE_NAME = "sagemaker-jumpstart"  # jumpstart.constants.JUMPSTART_RESOURCE_BASE_NAME
-TAG_INFERENCE_CONFIG = "sagemaker-sdk:jumpstart-inference-config-name"  # enums.JumpStartTag
 MAX_KEEP_ALIVE = 3600  # SageMaker's documented warm pool limit (KeepAlivePeriodInSeconds)
 # fw_utils.DEBUGGER_UNSUPPORTED_REGIONS (PROFILER_UNSUPPORTED_REGIONS is the same list).
 _NO_DEBUGGER_REGIONS = {"us-iso-east-1", "us-isob-east-1", "ap-southeast-3", "ap-southeast-4", "eu-south-2",

@@ -276,7 +276,8 @@ class _Sync:
             if spec is None or (model_id not in specs and row.fitness_region == region):
                 continue
             fit[model_id] = {"other_specs": {}, "fitness_region": region}
-            trains[model_id] = bool(spec.get("training_supported"))
+            # JumpStart may keep a model's training data only in an older spec: look there too.
+            trains[model_id] = bool(spec.get("training_supported") or self.older.get(model_id))
             self.fit_version(fit[model_id], spec, entry["version"], region, trains[model_id])
             if falls_short(fit[model_id], trains[model_id]):
                 short[model_id] = list(self.older.get(model_id, []))[:OLDER_VERSIONS]

@@ -38,7 +38,8 @@ def build_request(deployment):
             deployment.model.spec_of(deployment.model_version), model_data_uri=deployment.training_job.artifact_uri,
             **common)
     return jumpstart.deploy_request(deployment.model.spec_of(deployment.model_version),
-                                    accept_eula=deployment.eula_accepted_at is not None, **common)
+                                    accept_eula=deployment.eula_accepted_at is not None,
+                                    config_name=deployment.config_name or None, **common)
 
 
 def recorded_request(deployment):

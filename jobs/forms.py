@@ -119,11 +119,12 @@ class DeployForm(SecurityForm):
     )
     instance_type = forms.ChoiceField(label="Machine type")
     instance_count = forms.IntegerField(label="Instance count", min_value=1, max_value=MAX_INSTANCES, initial=1)
+    config_name = forms.ChoiceField(label="Deployment configuration", widget=forms.RadioSelect, required=False)
     accept_eula = forms.BooleanField(required=False, label="I have read and accept the model's license (EULA)")
     request_token = forms.UUIDField(widget=forms.HiddenInput)
 
-    field_order = ["endpoint_name", "instance_type", "instance_count", "role_arn", "subnets", "security_groups",
-                   "kms_key_id", "accept_eula", "request_token"]
+    field_order = ["endpoint_name", "instance_type", "instance_count", "config_name", "role_arn", "subnets",
+                   "security_groups", "kms_key_id", "accept_eula", "request_token"]
 
     def __init__(self, *args, model, training_job=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -134,7 +135,19 @@ class DeployForm(SecurityForm):
         # The types the deploy's spec resolves for this region (a fine-tuned model's: its spec's own).
         types = model.deploy_types if not training_job else _types(model.deploy_spec, "inference")
         self.allowed_types = [t for t in types if t not in disallowed]
-        self.fields["instance_type"].choices = [(t, t) for t in self.allowed_types]
+        self.machines = machines.facts(self.allowed_types)
+        self.fields["instance_type"].choices = [(t, self.machines[t].label) for t in self.allowed_types]
+        # Named configurations (Studio's cost, throughput and latency choices), with their numbers.
+        self.configs = [] if training_job else jumpstart.benchmarks(model.deploy_spec)
+        for config in self.configs:
+            config["machines"] = [
+                {"type": t, "facts": self.machines.get(t) or machines.facts([t])[t], "rows": rows,
+                 "allowed": t in self.allowed_types}
+                for t, rows in config["types"].items()]
+        if self.configs:
+            self.fields["config_name"].choices = [(c["name"], c["name"]) for c in self.configs]
+        else:
+            del self.fields["config_name"]
         self.fields["kms_key_id"].help_text = "Optional: encrypts the endpoint's storage volume."
         if not model.gated or training_job:  # the license was accepted for the training job
             del self.fields["accept_eula"]
@@ -143,8 +156,10 @@ class DeployForm(SecurityForm):
     def initial_for(cls, model, training_job=None):
         disallowed = InstanceType.disallowed()
         default = model.deploy_spec.get("default_inference_instance_type")
+        configs = [] if training_job else jumpstart.inference_config_names(model.deploy_spec)
         return {
             "endpoint_name": suggested_endpoint_name(model, training_job),
+            "config_name": configs[0] if configs else None,
             "instance_type": default if default and default not in disallowed else None,
             "instance_count": 1,
             "role_arn": settings.SAGEMAKER_ROLE_ARN,
@@ -193,6 +208,7 @@ class DeployForm(SecurityForm):
             security_groups=data["security_groups"], kms_key_id=data["kms_key_id"],
             eula_accepted_by=user if accepted else None, eula_accepted_at=timezone.now() if accepted else None,
             request_token=data["request_token"], request=self.request or {}, training_job=self.training_job,
+            config_name=data.get("config_name") or "",
             pending="launch", pending_due=due(timezone.now()),
         )
 

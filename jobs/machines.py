@@ -35,14 +35,21 @@ class Facts:
     offered: bool | None  # does EC2 list it here? None: not asked yet
 
     @property
-    def label(self):
-        """"ml.p3.8xlarge · 4 GPUs (V100)" as the form's choice shows it."""
-        parts = [self.name]
-        if self.gpus is not None:
+    def summary(self):
+        """"4 GPUs (V100) · 32 vCPUs, 244 GiB", or "" where nothing is known."""
+        parts = []
+        if self.gpus:
             parts.append(f"{self.gpus} GPU{'s' if self.gpus != 1 else ''}" + (f" ({self.gpu_name})" if self.gpu_name else ""))
+        elif self.gpus == 0:
+            parts.append("no GPU")
         if self.vcpus:
             parts.append(f"{self.vcpus} vCPUs, {self.memory_mib // 1024} GiB")
         return " · ".join(parts)
+
+    @property
+    def label(self):
+        """"ml.p3.8xlarge · 4 GPUs (V100) · 32 vCPUs, 244 GiB", as a form's choice shows it."""
+        return " · ".join(filter(None, [self.name, self.summary]))
 
 
 def facts(names):

@@ -170,6 +170,7 @@ class Deployment(Job):
     model = models.ForeignKey("catalog.Model", on_delete=models.PROTECT, related_name="deployments")
     model_version = models.CharField(max_length=40)
     endpoint_name = models.CharField(max_length=63)
+    config_name = models.CharField(max_length=100, blank=True, help_text="The spec's named inference config.")
     # A fine-tuned model: the training job whose artifact this endpoint serves.
     training_job = models.ForeignKey("TrainingJob", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="deployments")

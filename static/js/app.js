@@ -4,7 +4,8 @@
    - [data-elapsed-since] elements tick every second, worded as the server's `duration` filter;
    - [data-submit-on-change] form controls submit their form when changed;
    - [data-fill] buttons put their data-value into the input their data-fill selector names (the
-     bucket browser's "Use this folder"), and [data-close] removes what its selector names;
+     bucket browser's "Use this folder", a benchmark row's "Use"), [data-check] ticks the radio or
+     box its selector names, and [data-close] removes what its selector names;
    - [data-follow-tail] boxes (a log tail) stay scrolled to their end as lines arrive, unless the
      reader has scrolled up. */
 (function () {
@@ -113,7 +114,7 @@
   // Fill and close -----------------------------------------------------------------------------
 
   document.addEventListener("click", function (event) {
-    var button = event.target.closest && event.target.closest("[data-fill], [data-close]");
+    var button = event.target.closest && event.target.closest("[data-fill], [data-close], [data-check]");
     if (!button) return;
     event.preventDefault();
     var target = button.hasAttribute("data-fill") && document.querySelector(button.getAttribute("data-fill"));
@@ -125,6 +126,8 @@
       target.dispatchEvent(new Event("change", { bubbles: true }));
       target.focus();
     }
+    var checked = button.hasAttribute("data-check") && document.querySelector(button.getAttribute("data-check"));
+    if (checked) checked.checked = true;
     var gone = button.hasAttribute("data-close") && document.querySelector(button.getAttribute("data-close"));
     if (gone) {
       // An empty placeholder of the same id stays, for the next "Find S3 bucket" to fill.

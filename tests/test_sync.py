@@ -412,7 +412,11 @@ def test_the_bundled_catalog_syncs_every_model_notebook_solution_and_algorithm()
     notebooks = Notebook.objects.all()
     linked = sum(Model.objects.filter(model_id__in=nb.model_ids).count() for nb in notebooks)
     assert Notebook.models.through.objects.count() == linked > 100
-    assert Model.objects.get(model_id=BERT).spec == fixture_spec(BERT)
+    bert = Model.objects.get(model_id=BERT)
+    # Its newest version deploys only; the real spec, unchanged, is the version it fine-tunes from.
+    assert (bert.version, bert.training_version) == ("3.0.11", "2.0.3")
+    assert bert.training_spec == fixture_spec(BERT)
+    assert Model.objects.get(model_id=MOBILENET).spec == fixture_spec(MOBILENET)
     assert Model.objects.filter(algorithm__slug="lightgbm").exists()
     assert Model.objects.get(model_id="meta-textgeneration-llama-2-7b").gated
     assert Model.objects.filter(gated=True).count() == 62

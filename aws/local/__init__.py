@@ -1,22 +1,23 @@
 """The local AWS: moto, plus what makes it behave like AWS where the product can tell. Imported only
 by the demo command and the tests, never by product code.
 
-One module per service it imitates (sagemaker and training for SageMaker, runtime, logs, s3, and
-datasets for the data the demo and the tests train on), the settings they share in core, and
-server, which runs moto's server with all of it: `python -m aws.local serve --port 5055 --seed-dir
-catalog/data/jumpstart-cache`. install() patches moto's classes (and adds what moto lacks), so the
-in-process mock_aws of the tests and the demo's server behave alike.
+One module per service it imitates (sagemaker and training for SageMaker, runtime, logs, s3,
+cloudformation, and datasets for the data the demo and the tests train on), the settings they
+share in core, and server, which runs moto's server with all of it: `python -m aws.local serve
+--port 5055 --seed-dir catalog/data/jumpstart-cache`. install() patches moto's classes (and adds
+what moto lacks), so the in-process mock_aws of the tests and the demo's server behave alike.
 
 Settings, process-wide: configure(endpoint_seconds=3, failing_instance_types={"ml.g4dn.xlarge"},
 no_quota_instance_types={"ml.p4d.24xlarge"}, create_seconds=0, training_seconds=2,
-training_max_epochs=5) changes any of them and returns the previous ones; reset() restores these
-defaults. `serve` reads JSUI_LOCAL_ENDPOINT_SECONDS, JSUI_LOCAL_FAILING_INSTANCE_TYPES and
-JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES (comma-separated, empty for none), JSUI_LOCAL_CREATE_SECONDS,
-JSUI_LOCAL_TRAINING_SECONDS and JSUI_LOCAL_TRAINING_MAX_EPOCHS.
+training_max_epochs=5, stack_seconds=3) changes any of them and returns the previous ones; reset()
+restores these defaults. `serve` reads JSUI_LOCAL_ENDPOINT_SECONDS,
+JSUI_LOCAL_FAILING_INSTANCE_TYPES and JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES (comma-separated, empty
+for none), JSUI_LOCAL_CREATE_SECONDS, JSUI_LOCAL_TRAINING_SECONDS, JSUI_LOCAL_TRAINING_MAX_EPOCHS
+and JSUI_LOCAL_STACK_SECONDS.
 """
 
 # moto itself (the [local] extra) is imported where it is used, so this package imports without it.
-from . import runtime, sagemaker, training
+from . import cloudformation, runtime, sagemaker, training
 from .core import (  # noqa: F401 (_settings, _stock: for the smoke tests)
     DEFAULT_SETTINGS, ENDPOINT_STATE, INSTANCE_TYPE, MOTO_VERSION, TRAINING_STATE, BadSetting,
     MotoVersionMismatch, _settings, _stock, check_moto_version, configure, configure_from_env,
@@ -63,7 +64,7 @@ def install():
 
 def _patches():
     """(moto class, method, our version) for every method install() replaces."""
-    return [*sagemaker.patches(), *training.patches(), *runtime.patches()]
+    return [*sagemaker.patches(), *training.patches(), *runtime.patches(), *cloudformation.patches()]
 
 
 def _additions():

@@ -47,6 +47,9 @@ DEFAULT_SETTINGS = {
     "training_seconds": 2.0,
     # The epochs a job's `epochs` hyperparameter asks for are capped at this, to keep jobs short.
     "training_max_epochs": 5,
+    # A CloudFormation stack creates (or deletes) its resources in this long, shared out among
+    # them; an endpoint in it takes as long as any endpoint besides (aws.local.cloudformation).
+    "stack_seconds": 3.0,
 }
 ENV_SETTINGS = {
     "create_seconds": "JSUI_LOCAL_CREATE_SECONDS",
@@ -55,6 +58,7 @@ ENV_SETTINGS = {
     "no_quota_instance_types": "JSUI_LOCAL_NO_QUOTA_INSTANCE_TYPES",
     "training_seconds": "JSUI_LOCAL_TRAINING_SECONDS",
     "training_max_epochs": "JSUI_LOCAL_TRAINING_MAX_EPOCHS",
+    "stack_seconds": "JSUI_LOCAL_STACK_SECONDS",
 }
 # ml.<family>.<size>: ml.g5.2xlarge, ml.inf2.xlarge, ml.p6-b200.48xlarge, ml.t2.medium
 INSTANCE_TYPE = re.compile(
@@ -67,12 +71,13 @@ _settings = dict(DEFAULT_SETTINGS)
 
 
 def configure(*, endpoint_seconds=None, failing_instance_types=None, no_quota_instance_types=None,
-              create_seconds=None, training_seconds=None, training_max_epochs=None):
+              create_seconds=None, training_seconds=None, training_max_epochs=None,
+              stack_seconds=None):
     """Change how the local SageMaker behaves from its next request on; returns the settings
     replaced, so that `configure(**previous)` puts them back. They are process-wide."""
     previous = dict(_settings)
     for name, seconds in (("endpoint_seconds", endpoint_seconds), ("create_seconds", create_seconds),
-                          ("training_seconds", training_seconds)):
+                          ("training_seconds", training_seconds), ("stack_seconds", stack_seconds)):
         if seconds is not None:
             if not seconds >= 0:
                 raise ValueError(f"{name} must be 0 or more, not {seconds!r}")
@@ -137,7 +142,8 @@ def no_quota_instance_types():
 def describe_settings():
     """The settings in a sentence, as `serve` prints them."""
     s = _settings
-    return (f"endpoints take {s['endpoint_seconds']:g} s; create calls answer in {s['create_seconds']:g} s; "
+    return (f"endpoints take {s['endpoint_seconds']:g} s; stacks take {s['stack_seconds']:g} s; "
+            f"create calls answer in {s['create_seconds']:g} s; "
             f"failing instance types: "
             f"{', '.join(sorted(s['failing_instance_types'])) or 'none'}; no quota for: "
             f"{', '.join(sorted(s['no_quota_instance_types'])) or 'none'}; "

@@ -73,7 +73,7 @@ def test_install_replaces_each_moto_method_it_patches_and_a_second_call_changes_
     local.install()
     local.install()
     patches = local._patches()
-    assert len(patches) == 15
+    assert len(patches) == 25
     assert len({name for _, name, _ in patches}) == len(patches)  # _stock is keyed by name
     for cls, name, ours in patches:
         assert getattr(cls, name) is ours, f"{cls.__name__}.{name} is not patched"
@@ -162,6 +162,7 @@ def test_serve_settings_come_from_the_jsui_local_environment_variables():
         "JSUI_LOCAL_CREATE_SECONDS": "0.25",
         "JSUI_LOCAL_TRAINING_SECONDS": "1.5",
         "JSUI_LOCAL_TRAINING_MAX_EPOCHS": "3",
+        "JSUI_LOCAL_STACK_SECONDS": "4",
     }
     try:
         local.configure_from_env(environ)
@@ -172,9 +173,10 @@ def test_serve_settings_come_from_the_jsui_local_environment_variables():
             "create_seconds": 0.25,
             "training_seconds": 1.5,
             "training_max_epochs": 3,
+            "stack_seconds": 4.0,
         }
         assert local.describe_settings() == (
-            "endpoints take 0.5 s; create calls answer in 0.25 s; failing instance types: "
+            "endpoints take 0.5 s; stacks take 4 s; create calls answer in 0.25 s; failing instance types: "
             "ml.g5.xlarge, ml.m5.large; no quota for: none; training jobs take 1.5 s a step, "
             "at most 3 epochs")
     finally:

@@ -2,15 +2,20 @@
 algorithms, example notebooks and solutions bundled with the project, and staff-added links."""
 
 import re
+import secrets
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
-from django.db.models import Case, IntegerField, Q, Value, When
-from django.db.models.functions import Length
+from django.db import connections, models, router, transaction
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models.functions import Length, StrIndex
+from django.db.models.lookups import Exact, GreaterThan
+from django.db.models.signals import m2m_changed, post_migrate
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
+
+from . import search, signals
 
 _WEB_URL = re.compile(r"https?://\S", re.IGNORECASE)
 
@@ -92,8 +97,40 @@ def hyperparameter_rows(hyperparameters):
     return rows
 
 
+class CatalogVersion(models.Model):
+    """One row whose token changes with every change to the catalog, in the same transaction:
+    cached catalog pages are keyed by it, so no web process ever serves one a sync or a staff
+    edit has made stale. A random token rather than a counter, so a database restored or emptied
+    never meets pages cached for another catalog under the same number."""
+
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    @classmethod
+    def current(cls, using="default"):
+        # Read on every catalog page, so in plain SQL: building the ORM's query would cost more
+        # than running it.
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT token FROM {cls._meta.db_table} WHERE id = 1")
+            row = cursor.fetchone()
+        return row[0] if row else cls.bump(using)
+
+    @classmethod
+    def bump(cls, using="default"):
+        token = secrets.token_hex(8)
+        if not cls.objects.using(using).filter(pk=1).update(token=token):
+            cls.objects.using(using).bulk_create([cls(pk=1, token=token)], ignore_conflicts=True)
+        return token
+
+
+def catalog_changed(using="default", action="post_", **kwargs):
+    if action.startswith("post_"):  # m2m_changed sends pre_ and post_ of each change
+        CatalogVersion.bump(using)
+
+
 class Curated(models.Model):
-    """What staff decide about any catalog entry."""
+    """What staff decide about any catalog entry. Every write to an entry changes the catalog's
+    version in its own transaction (see CatalogVersion)."""
 
     featured = models.BooleanField(default=False, help_text="Shown first on the home page.")
     hidden = models.BooleanField(default=False, help_text="Left out of browsing and search.")
@@ -101,8 +138,47 @@ class Curated(models.Model):
     class Meta:
         abstract = True
 
+    def save(self, *args, **kwargs):
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            CatalogVersion.bump(using)
+
+    def delete(self, using=None, keep_parents=False):
+        using = using or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            deleted = super().delete(using=using, keep_parents=keep_parents)
+            CatalogVersion.bump(using)
+        return deleted
+
 
 class EntryQuerySet(models.QuerySet):
+    # Writes that bypass save() and delete() (admin actions, bulk_update, the sync) change the
+    # version too; bulk_update writes through update().
+    def update(self, **kwargs):
+        with transaction.atomic(using=self.db):
+            rows = super().update(**kwargs)
+            if rows:
+                CatalogVersion.bump(self.db)
+        return rows
+
+    def delete(self):
+        with transaction.atomic(using=self.db):
+            deleted = super().delete()
+            if deleted[0]:
+                CatalogVersion.bump(self.db)
+        return deleted
+
+    delete.alters_data = delete.queryset_only = True  # as QuerySet.delete: no Model.objects.delete()
+
+    def bulk_create(self, objs, *args, **kwargs):
+        objs = list(objs)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            if objs:
+                CatalogVersion.bump(self.db)
+        return created
+
     def visible(self):
         return self.filter(hidden=False)
 
@@ -139,7 +215,7 @@ class ModelQuerySet(EntryQuerySet):
         """Mark which models can be deployed and fine-tuned here now: a model is deployable when
         one of the machine types its spec resolves for this region is not restricted by staff
         (likewise trainable). Called after a sync and when staff change a restriction. Returns
-        how many rows changed."""
+        how many rows changed (bulk_update changes the catalog's version when any did)."""
         changed = []
         for row in self.only("pk", "deploy_types", "training_types", "deployable", "trainable"):
             deployable = bool(set(row.deploy_types) - set(restricted_for_endpoints))
@@ -152,41 +228,58 @@ class ModelQuerySet(EntryQuerySet):
 
     def best_first(self):
         """Featured first, then models with a model card, then by id."""
-        return self.order_by("-featured", _NO_CARD_LAST, "model_id")
+        return self.order_by(*BEST_FIRST)
 
     def best_match(self):
         """After search(): by rank; among equals one that can be deployed here first, then the
         plainer (shorter) id."""
         return self.order_by("-rank", "-deployable", "-featured", _NO_CARD_LAST, Length("model_id"), "model_id")
 
+    def matches(self, q):
+        """Models matching every word of q in their id, name, keywords, description, task or
+        source, part of a word included, found through the database's own index (see search.py)."""
+        return search.matching(self, search_terms(q))
+
     def search(self, q):
-        """Models matching every word of q, best first: an exact id or name, then a whole word of
-        the id, name or keywords, then part of one, then a word of the description."""
+        """Models matching every word of q, with their rank for best_match()."""
+        return self.matches(q).ranked(q)
+
+    def ranked(self, q):
+        """Each model's rank for q, best first: an exact id or name, then a whole word of the id,
+        name or keywords, then part of one, then a word of the description."""
         terms = search_terms(q)
         if not terms:
             return self.annotate(rank=Value(0, output_field=IntegerField()))
         phrase = " ".join(terms)
-        qs = self
+
+        def found(column, text):  # INSTR/STRPOS: a good deal cheaper than LIKE over every match
+            return GreaterThan(StrIndex(column, Value(text)), 0)
+
         rank = Case(
             When(model_id=phrase, then=Value(1000)),
-            When(search_name__startswith=f" {phrase} ", then=Value(900)),
+            When(Exact(StrIndex("search_name", Value(f" {phrase} ")), 1), then=Value(900)),
             default=Value(0),
             output_field=IntegerField(),
         )
         for term in terms:
-            qs = qs.filter(Q(search_name__contains=term) | Q(search_text__contains=term))
             rank += Case(
-                When(search_name__contains=f" {term} ", then=Value(100)),
-                When(search_name__contains=f" {term}", then=Value(60)),
-                When(search_name__contains=term, then=Value(30)),
-                When(search_text__contains=f" {term} ", then=Value(5)),
+                When(found("search_name", f" {term} "), then=Value(100)),
+                When(found("search_name", f" {term}"), then=Value(60)),
+                When(found("search_name", term), then=Value(30)),
+                When(found("search_text", f" {term} "), then=Value(5)),
                 default=Value(1),
                 output_field=IntegerField(),
             )
-        return qs.annotate(rank=rank)
+        return self.annotate(rank=rank)
+
+    def facet_rows(self):
+        """How many models there are of each task, framework and source together: one GROUP BY
+        from which every facet and the total are summed (see views._facets)."""
+        return self.order_by().values("task", "task_label", "framework", "provider").annotate(n=Count("pk"))
 
 
 _NO_CARD_LAST = Case(When(display_name="", then=Value(1)), default=Value(0), output_field=IntegerField())
+BEST_FIRST = ("-featured", _NO_CARD_LAST, "model_id")
 
 
 class Algorithm(Curated):
@@ -323,6 +416,21 @@ class Model(Curated):
         """The spec a fine-tune uses: the newest version that fine-tunes here."""
         return self.spec_of(self.training_version)
 
+    @property
+    def inference_instances(self):
+        """The default and supported inference machine types of the version a deploy uses."""
+        return self._instances(self.deploy_version, "inference")
+
+    @property
+    def training_instances(self):
+        """The default and supported training machine types of the version a fine-tune uses."""
+        return self._instances(self.training_version, "training")
+
+    def _instances(self, version, kind):
+        default, supported = f"default_{kind}_instance_type", f"supported_{kind}_instance_types"
+        source = vars(self) if version in ("", self.version) else self.spec_of(version)
+        return {"default": source.get(default) or "", "types": source.get(supported) or []}
+
 
 class Notebook(Curated):
     """An example notebook from aws/amazon-sagemaker-examples that uses JumpStart."""
@@ -418,3 +526,17 @@ class SyncRun(models.Model):
 
     def __str__(self):
         return f"sync from {self.source} ({self.status})"
+
+
+# What changes the catalog outside the writes above: a notebook's models linked or unlinked, and
+# a sync (whose link table writes pass no queryset of ours).
+m2m_changed.connect(catalog_changed, sender=Notebook.models.through, dispatch_uid="catalog-version-notebook-models")
+signals.synced.connect(catalog_changed, dispatch_uid="catalog-version-after-sync")
+
+
+def _repair_search_index(app_config, using="default", **kwargs):
+    if app_config.label == "catalog":
+        search.repair(connections[using])
+
+
+post_migrate.connect(_repair_search_index, dispatch_uid="catalog-search-index-repair")

@@ -1,31 +1,63 @@
 """Browse and search the catalog. Every view reads only the database; htmx requests get the
-page's fragment, everything else (including a history restore) the whole page."""
+page's fragment, everything else (including a history restore) the whole page.
+
+The catalog part of each page is cached as rendered HTML ({% cache %} in the templates), keyed by
+the catalog's version (CatalogVersion: every sync and staff edit changes it) and the request
+(_cache_key). So the views only describe what a page shows, lazily: querysets, and
+SimpleLazyObject for what would otherwise be computed here; a cached page evaluates none."""
+
+from collections import Counter
+from functools import cache
+from hashlib import md5
 
 from django.conf import settings
+from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.db.models import Count, Value
-from django.db.models.functions import Coalesce, Lower, NullIf
+from django.db.models import Case, Count, F, Q, Value, When, Window
+from django.db.models.functions import Coalesce, Lower, NullIf, RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject, lazy
 
 from .categories import BY_SLUG, CATEGORIES, model_category
 from .forms import EntrySearchForm, ModelFilterForm
-from .models import Algorithm, Link, Model, Modality, Notebook, Solution, hyperparameter_rows
+from .models import (
+    BEST_FIRST, Algorithm, CatalogVersion, Link, Model, Modality, Notebook, Solution, hyperparameter_rows,
+)
 
 SECTION_SIZE = 4
 SEARCH_PREVIEW = 12
 OTHER_PREVIEW = 6
+# Fragments of an old catalog version are never read again; this only bounds how long they linger.
+CACHE_SECONDS = 24 * 3600
+FACETS = ("task", "framework", "provider")
 
 
 def _render(request, template, partial, context):
     """The whole page, or only its partial for an htmx swap."""
-    if request.htmx and not request.htmx.history_restore_request:
+    if partial and request.htmx and not request.htmx.history_restore_request:
         template = f"{template}#{partial}"
+    context = {**context, "cache_key": _cache_key(request), "cache_seconds": CACHE_SECONDS}
     response = render(request, template, context)
     # A cached fragment must never be shown as a page (back button, bfcache).
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+def _cache_key(request):
+    """What a cached fragment depends on besides its name: the catalog, the page and its query
+    string (its links repeat it), whether staff's admin links show and whether htmx asked (its
+    history restore is a whole page with the fragment's extras)."""
+    return (f"{_version(request)}|{int(request.user.is_staff)}|{int(bool(request.htmx))}|"
+            f"{request.path}?{request.GET.urlencode()}")
+
+
+def _version(request):
+    """The catalog's version, read once per request."""
+    if not hasattr(request, "_catalog_version"):
+        request._catalog_version = CatalogVersion.current()
+    return request._catalog_version
 
 
 def _get_for_user(request, queryset, **lookup):
@@ -36,8 +68,19 @@ def _get_for_user(request, queryset, **lookup):
     return entry
 
 
-def _page(request, queryset):
-    return Paginator(queryset, settings.CATALOG_PAGE_SIZE).get_page(request.GET.get("page"))
+def _page(request, queryset, count=None):
+    paginator = Paginator(queryset, settings.CATALOG_PAGE_SIZE)
+    if count is not None:
+        paginator.count = count  # known already: no COUNT query
+    return paginator.get_page(request.GET.get("page"))
+
+
+_int_later = lazy(lambda function: function(), int)
+
+
+def _lazy_int(function):
+    """An int worked out when a template first uses it (pluralize and comparisons included)."""
+    return _int_later(cache(function))
 
 
 def _browsable_models():
@@ -51,120 +94,167 @@ def home(request):
     if q:
         context.update(_search(q))
     else:
-        context["sections"] = _sections()
+        context["sections"] = SimpleLazyObject(_sections)
     return _render(request, "catalog/home.html", "browse", context)
 
 
 def _sections():
-    models = _browsable_models()
-    counts = {
-        (row["modality"], row["proprietary"]): row["n"]
-        for row in models.values("modality", "proprietary").annotate(n=Count("pk")).order_by()
+    """Every category's first entries and count, in five queries whatever the catalog's size:
+    one for all model categories, one per other table."""
+    models = {}
+    for model in _model_previews():
+        models.setdefault(model.section, []).append(model)
+    links = {}
+    for link in _previews(Link.objects.visible(), partition="kind", order_by=["-featured", "-created_at"]):
+        links.setdefault(link.kind, []).append(link)
+    tables = {
+        "solutions": list(_previews(Solution.objects.visible(), order_by=Solution._meta.ordering)),
+        "algorithms": list(_previews(Algorithm.objects.visible(), order_by=Algorithm._meta.ordering)),
+        "notebooks": list(_previews(Notebook.objects.visible(), order_by=Notebook._meta.ordering)),
     }
     sections = []
     for category in CATEGORIES:
-        if category.slug == "solutions":
-            entries, count = Solution.objects.visible(), None
-        elif category.slug == "algorithms":
-            entries, count = Algorithm.objects.visible(), None
-        elif category.slug == "notebooks":
-            entries, count = Notebook.objects.visible(), None
+        if category.slug in tables:
+            entries = tables[category.slug]
         elif category.slug in ("blogs", "videos"):
-            entries, count = Link.objects.visible().filter(**category.params), None
-        elif "proprietary" in category.params:
-            entries = models.filter(proprietary=True)
-            count = sum(n for (_, proprietary), n in counts.items() if proprietary)
+            entries = links.get(category.params["kind"], [])
         else:
-            modality = category.params["modality"]
-            entries = models.filter(modality=modality, proprietary=False)
-            count = sum(n for (m, proprietary), n in counts.items() if m == modality and not proprietary)
-        if entries.model is Model:
-            entries = entries.best_first()
-        preview = list(entries[: SECTION_SIZE + 1] if count is None else entries[:SECTION_SIZE])
-        if count is None:
-            # Small tables: count only when the preview is full.
-            count = len(preview) if len(preview) <= SECTION_SIZE else entries.count()
-            preview = preview[:SECTION_SIZE]
-        sections.append({"category": category, "entries": preview, "count": count})
+            entries = models.get("proprietary" if "proprietary" in category.params else category.params["modality"], [])
+        sections.append({"category": category, "entries": entries, "count": entries[0].total if entries else 0})
     return sections
 
 
+def _model_previews():
+    """The first models of each category, each carrying its category's count. Proprietary models
+    are their own category, whatever their modality."""
+    section = Case(When(proprietary=True, then=Value("proprietary")), default=F("modality"))
+    return _previews(_browsable_models().annotate(section=section), partition="section", order_by=BEST_FIRST)
+
+
+def _previews(queryset, order_by, partition=None):
+    """The first SECTION_SIZE rows of queryset (of each partition), each with its partition's count."""
+    over = {"partition_by": [F(partition)]} if partition else {}
+    return (
+        queryset.annotate(place=Window(RowNumber(), order_by=order_by, **over), total=Window(Count("pk"), **over))
+        .filter(place__lte=SECTION_SIZE)
+        .order_by(*([partition] if partition else []), "place")
+    )
+
+
 def _search(q):
-    models = Model.objects.visible().search(q).for_listing()
-    shown = models.not_deprecated()
-    ranked = shown.best_match()
-    model_count = shown.count()
+    def later(function):
+        return SimpleLazyObject(lambda: list(function()))
+
+    listed = Model.objects.visible().for_listing()
+    counts = SimpleLazyObject(lambda: listed.matches(q).aggregate(
+        every=Count("pk"), shown=Count("pk", filter=Q(deprecated=False, deprecated_by_staff=False))))
     return {
-        "models": list(ranked[:SEARCH_PREVIEW]),
-        "model_count": model_count,
-        "deprecated_count": models.count() - model_count,
-        "solutions": list(Solution.objects.visible().matching(q, ["name", "category", "description"])[:OTHER_PREVIEW]),
-        "notebooks": list(Notebook.objects.visible().matching(q, ["title", "description"])[:OTHER_PREVIEW]),
-        "algorithms": list(Algorithm.objects.visible().matching(q, ["name"])[:OTHER_PREVIEW]),
-        "links": list(Link.objects.visible().matching(q, ["title", "description"])[:OTHER_PREVIEW]),
+        "models": later(lambda: listed.not_deprecated().search(q).best_match()[:SEARCH_PREVIEW]),
+        "model_count": _lazy_int(lambda: counts["shown"]),
+        "deprecated_count": _lazy_int(lambda: counts["every"] - counts["shown"]),
+        "solutions": later(lambda: Solution.objects.visible().matching(q, ["name", "category", "description"])[:OTHER_PREVIEW]),
+        "notebooks": later(lambda: Notebook.objects.visible().matching(q, ["title", "description"])[:OTHER_PREVIEW]),
+        "algorithms": later(lambda: Algorithm.objects.visible().matching(q, ["name"])[:OTHER_PREVIEW]),
+        "links": later(lambda: Link.objects.visible().matching(q, ["title", "description"])[:OTHER_PREVIEW]),
     }
 
 
 def model_list(request):
     form = ModelFilterForm(request.GET)
     f = form.values()
-    base = Model.objects.visible().for_listing()
+    querysets = cache(lambda: _model_querysets(f))  # built only when the page is not cached
+    facets = SimpleLazyObject(lambda: _facets(_facet_rows(request, f, querysets()[0]), f))
+    category = model_category(request.GET)
+    modality_label = dict(Modality.choices).get(f["modality"])
+    context = {
+        "form": form,
+        "f": f,
+        "page": SimpleLazyObject(lambda: _page(request, querysets()[1], count=facets["total"])),
+        "title": category.title if category else (f"{modality_label} models" if modality_label else "All models"),
+        "blurb": category.blurb if category else "",
+        "facets": facets,
+        "modalities": Modality.choices,
+        "sorts": ModelFilterForm.SORTS,
+        "default_sort": "relevance" if f["q"] else "featured",
+    }
+    return _render(request, "catalog/model_list.html", "model-results", context)
+
+
+def _model_querysets(f):
+    """The models every filter but the facets' own leaves (the facets are counted among them),
+    and those all filters leave, in the order asked for."""
+    matched = Model.objects.visible().for_listing()
     if f["modality"]:
-        base = base.filter(modality=f["modality"])
+        matched = matched.filter(modality=f["modality"])
     if f["proprietary"]:
-        base = base.filter(proprietary=True)
+        matched = matched.filter(proprietary=True)
     if not f["deprecated"]:
-        base = base.not_deprecated()
-
-    models = base
-    for field in ("task", "framework", "provider"):
-        if f[field]:
-            models = models.filter(**{field: f[field]})
+        matched = matched.not_deprecated()
     if f["fine_tunable"]:
-        models = models.filter(fine_tunable=True)
+        matched = matched.filter(fine_tunable=True)
     if f["deployable"]:
-        models = models.filter(deployable=True)
+        matched = matched.filter(deployable=True)
     if f["trainable"]:
-        models = models.filter(trainable=True)
+        matched = matched.filter(trainable=True)
     if f["q"]:
-        models = models.search(f["q"])
-
+        matched = matched.matches(f["q"])
+    models = matched.filter(**{field: f[field] for field in FACETS if f[field]})
     if f["sort"] == "relevance" and f["q"]:
-        models = models.best_match()
+        models = models.ranked(f["q"]).best_match()
     elif f["sort"] == "name":
         models = models.order_by(Lower(Coalesce(NullIf("display_name", Value("")), "model_id")))
     elif f["sort"] == "id":
         models = models.order_by("model_id")
     else:
         models = models.best_first()
+    return matched, models
 
-    category = model_category(request.GET)
-    modality_label = dict(Modality.choices).get(f["modality"])
-    context = {
-        "form": form,
-        "f": f,
-        "page": _page(request, models),
-        "title": category.title if category else (f"{modality_label} models" if modality_label else "All models"),
-        "blurb": category.blurb if category else "",
-        "facets": {
-            "task": base.exclude(task="").values("task", "task_label").annotate(n=Count("pk")).order_by("task_label", "task"),
-            "framework": base.exclude(framework="").values("framework").annotate(n=Count("pk")).order_by("framework"),
-            "provider": base.exclude(provider="").values("provider").annotate(n=Count("pk")).order_by("provider"),
-        },
-        "modalities": Modality.choices,
-        "sorts": ModelFilterForm.SORTS,
+
+def _facet_rows(request, f, matched):
+    """matched.facet_rows(), kept for the catalog's version: the other pages, orders and facet
+    choices of one search share them, so only the first of them counts."""
+    shared = [f[name] for name in ("q", "modality", "proprietary", "deprecated", "fine_tunable", "deployable", "trainable")]
+    key = "catalog-facets:" + md5(f"{_version(request)}|{shared}".encode()).hexdigest()
+    return caches["default"].get_or_set(key, lambda: list(matched.facet_rows()), CACHE_SECONDS)
+
+
+def _facets(rows, f):
+    """The task, framework and source options with their counts, from facet_rows(): each facet
+    counted among the models the other filters leave (choosing a task narrows the frameworks on
+    offer, not the tasks), a chosen option always listed; and the total all filters leave."""
+    chosen = {field: f[field] for field in FACETS if f[field]}
+    counts = {field: Counter() for field in FACETS}
+    labels, total = {}, 0
+    for row in rows:
+        off = [field for field, value in chosen.items() if row[field] != value]
+        total += 0 if off else row["n"]
+        for field in FACETS:
+            if row[field] and (not off or off == [field]):
+                counts[field][row[field]] += row["n"]
+        if row["task_label"]:
+            labels.setdefault(row["task"], row["task_label"])
+    for field, value in chosen.items():
+        counts[field].setdefault(value, 0)
+    return {
+        "task": sorted(({"task": t, "task_label": labels.get(t, ""), "n": n} for t, n in counts["task"].items()),
+                       key=lambda row: (row["task_label"] or row["task"], row["task"])),
+        "framework": [{"framework": v, "n": n} for v, n in sorted(counts["framework"].items())],
+        "provider": [{"provider": v, "n": n} for v, n in sorted(counts["provider"].items())],
+        "total": total,
     }
-    return _render(request, "catalog/model_list.html", "model-results", context)
 
 
 def model_detail(request, model_id):
-    model = _get_for_user(request, Model.objects.select_related("algorithm"), model_id=model_id)
+    entry = _get_for_user(request, Model.objects.only("model_id", "display_name", "hidden"), model_id=model_id)
+    model = SimpleLazyObject(lambda: Model.objects.select_related("algorithm").get(pk=entry.pk))
     context = {
+        "model_id": entry.model_id,
+        "name": entry.name,
         "model": model,
-        "notebooks": model.notebooks.visible(),
-        "hyperparameters": hyperparameter_rows(model.user_hyperparameters),
+        "notebooks": SimpleLazyObject(lambda: list(Notebook.objects.visible().filter(models=entry.pk))),
+        "hyperparameters": SimpleLazyObject(lambda: hyperparameter_rows(model.user_hyperparameters)),
     }
-    return render(request, "catalog/model_detail.html", context)
+    return _render(request, "catalog/model_detail.html", None, context)
 
 
 def _entry_list(request, queryset, fields, **extra):
@@ -172,7 +262,7 @@ def _entry_list(request, queryset, fields, **extra):
     q = form.cleaned_data["q"].strip() if form.is_valid() else ""
     if q:
         queryset = queryset.matching(q, fields)
-    context = {"q": q, "page": _page(request, queryset), **extra}
+    context = {"q": q, "page": SimpleLazyObject(lambda: _page(request, queryset)), **extra}
     return _render(request, "catalog/entry_list.html", "entry-results", context)
 
 

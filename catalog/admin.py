@@ -2,8 +2,9 @@
 
 from functools import partial
 
+from django import forms
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import models, transaction
 from django.shortcuts import redirect
 from django.urls import path, reverse
 
@@ -77,9 +78,22 @@ class NotebookAdmin(CuratedAdmin):
 
 @admin.register(Solution)
 class SolutionAdmin(CuratedAdmin):
-    list_display = ["name", "category", "featured", "hidden"]
+    list_display = ["name", "category", "launchable", "template_by_staff", "featured", "hidden"]
+    list_filter = [*CuratedAdmin.list_filter, "template_by_staff"]
     search_fields = ["name", "description"]
     prepopulated_fields = {"slug": ["name"]}
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 12, "class": "vLargeTextField mono"})}}
+
+    @admin.display(boolean=True, description="Launchable")
+    def launchable(self, obj):
+        return obj.launchable
+
+    def save_model(self, request, obj, form, change):
+        # A template staff attached or edited is theirs: the sync no longer replaces it (untick
+        # "template by staff" to have the bundled one back at the next sync).
+        if "template" in form.changed_data:
+            obj.template_by_staff = True
+        super().save_model(request, obj, form, change)
 
 
 @admin.register(Algorithm)

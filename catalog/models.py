@@ -1,6 +1,7 @@
 """The catalog: JumpStart models (kept in step with JumpStart's bucket by catalog.sync), the
 algorithms, example notebooks and solutions bundled with the project, and staff-added links."""
 
+import json
 import re
 import secrets
 
@@ -456,6 +457,26 @@ class Notebook(Curated):
         return reverse("catalog:notebook-detail", args=[self.pk])
 
 
+# CloudFormation's own limit on a template sent in the request (TemplateBody).
+TEMPLATE_BODY_LIMIT = 51_200
+
+
+def validate_stack_template(text):
+    """A template Launch can send: JSON (what CloudFormation reads as it is, and what the product
+    reads to find the endpoints it made), with Resources, within CloudFormation's size limit."""
+    if not text:
+        return
+    if len(text.encode()) > TEMPLATE_BODY_LIMIT:
+        raise ValidationError(f"The template is {len(text.encode()):,} bytes; CloudFormation takes at most "
+                              f"{TEMPLATE_BODY_LIMIT:,} in a request. Shorten it.")
+    try:
+        template = json.loads(text)
+    except ValueError as exc:
+        raise ValidationError(f"The template is not JSON ({exc}). Paste it as JSON; YAML is not read here.") from exc
+    if not isinstance(template, dict) or not isinstance(template.get("Resources"), dict) or not template["Resources"]:
+        raise ValidationError("The template has no Resources: CloudFormation needs at least one resource to make.")
+
+
 class Solution(Curated):
     """A JumpStart solution: an end-to-end template that ties SageMaker to other services."""
 
@@ -466,11 +487,22 @@ class Solution(Curated):
     github_url = WebURLField(max_length=500, blank=True)
     availability = models.CharField(max_length=200, blank=True)
     source_url = WebURLField(max_length=500, blank=True)
+    template = models.TextField(
+        blank=True, validators=[validate_stack_template],
+        help_text="The CloudFormation template (JSON) Launch creates a stack from; empty: the solution "
+                  "links to its source instead. A Parameter named ExecutionRoleArn gets the installation's "
+                  "SageMaker role; Metadata.JumpStartUI.ModelId names the catalog model its endpoints serve.")
+    template_by_staff = models.BooleanField(
+        default=False, help_text="Staff attached or edited the template: syncs leave it as it is.")
 
     objects = EntryQuerySet.as_manager()
 
     class Meta:
         ordering = ["-featured", "name"]
+
+    @property
+    def launchable(self):
+        return bool(self.template)
 
     def __str__(self):
         return self.name

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 BUNDLED_DIR = DATA_DIR / "jumpstart-cache"
+TEMPLATES_DIR = DATA_DIR / "solution_templates"
 MANIFEST_KEY = "models_manifest.json"
 # Marketplace models are listed apart, as in the real bucket; a source without this file has none.
 PROPRIETARY_MANIFEST_KEY = "proprietary-sdk-manifest.json"
@@ -198,6 +199,7 @@ class _Sync:
             notebooks = self.bundled_records(Notebook, "path", "notebooks.json")
             notebook_ids = upsert(Notebook, "path", notebooks)
             upsert(Solution, "slug", self.bundled_records(Solution, "slug", "solutions.json"))
+            attach_templates()
             link_notebooks(notebooks, notebook_ids)
 
     def add_proprietary(self, latest, listed, rows):
@@ -467,6 +469,17 @@ def upsert(model, key, records):
     model.objects.bulk_create(new)
     model.objects.bulk_update(changed, fields)
     return dict(model.objects.values_list(key, "pk"))
+
+
+def attach_templates():
+    """The bundled CloudFormation templates (data/solution_templates/<slug>.json) on their
+    solutions, unless staff attached or edited one; a solution with no bundled template keeps
+    none."""
+    bundled_templates = {path.stem: path.read_text(encoding="utf-8") for path in TEMPLATES_DIR.glob("*.json")}
+    for solution in Solution.objects.filter(template_by_staff=False).only("pk", "slug", "template"):
+        wanted = bundled_templates.get(solution.slug, "")
+        if solution.template != wanted:
+            Solution.objects.filter(pk=solution.pk).update(template=wanted)
 
 
 def link_notebooks(notebooks, notebook_ids):

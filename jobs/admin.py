@@ -8,8 +8,11 @@ from django.contrib.admin import helpers
 from django.db import transaction
 from django.template.response import TemplateResponse
 
-from . import deployments, training
-from .models import Deployment, DeploymentEvent, InstanceType, TrainingJob, TrainingJobEvent
+from . import deployments, solutions, training
+from .models import (
+    CostPolicy, Deployment, DeploymentEvent, InstanceType, SolutionLaunch, SolutionLaunchEvent, TrainingJob,
+    TrainingJobEvent,
+)
 from .tasks import refresh_deployment
 
 S = Deployment.Status
@@ -54,18 +57,14 @@ class DeploymentAdmin(admin.ModelAdmin):
     @admin.action(description="Delete endpoints (and their configs and models) in SageMaker…",
                   permissions=["delete_endpoint"])
     def delete_endpoints(self, request, queryset):
-        rows = list(queryset.select_related("model", "user"))
-        deletable = [d for d in rows if d.can_delete]
-        if request.POST.get("confirmed") != "yes":
-            return confirm(self, request, "delete_endpoints", title="Delete these endpoints?", done="deleted",
-                           intro="These endpoints, with their endpoint configurations and models, will be deleted "
-                                 "in SageMaker. Their owners can no longer call them; billing stops once they are gone.",
-                           chosen=[_described(d) for d in deletable],
-                           others=[_described(d) for d in rows if not d.can_delete],
-                           button=f"Yes, delete {len(deletable)} endpoint(s)")
-        started = sum(deployments.request_deletion(d, request.user, via=" (admin)") for d in deletable)
-        self.message_user(request, f"Deleting {started} endpoint(s) in SageMaker; the list shows them "
-                          f"go to Deleted. {len(rows) - started} were not running.")
+        return ask_then_do(
+            self, request, queryset.select_related("model", "user"), "delete_endpoints",
+            can=lambda d: d.can_delete, do=lambda d: deployments.request_deletion(d, request.user, via=" (admin)"),
+            title="Delete these endpoints?", done="deleted", button="Yes, delete {} endpoint(s)",
+            intro="These endpoints, with their endpoint configurations and models, will be deleted "
+                  "in SageMaker. Their owners can no longer call them; billing stops once they are gone.",
+            told=lambda started, rows: f"Deleting {started} endpoint(s) in SageMaker; the list shows them "
+                                       f"go to Deleted. {rows - started} were not running.")
 
     @admin.action(description="Refresh status from SageMaker", permissions=["refresh"])
     def refresh_status(self, request, queryset):
@@ -74,6 +73,21 @@ class DeploymentAdmin(admin.ModelAdmin):
             transaction.on_commit(partial(refresh_deployment.delay, pk), robust=True)
         self.message_user(request, f"Asked SageMaker about {len(pks)} deployment(s) in the background: "
                           "reload in a few seconds to see their status.")
+
+
+def ask_then_do(model_admin, request, queryset, action, *, can, do, title, intro, done, button, told):
+    """An action that changes AWS: first a page showing what it will do to which rows (those
+    `can` accepts; the others are listed apart) and asking; once confirmed, `do` on each, and a
+    message from `told(how many it started, how many rows were chosen)`."""
+    rows = list(queryset)
+    chosen = [row for row in rows if can(row)]
+    if request.POST.get("confirmed") != "yes":
+        return confirm(model_admin, request, action, title=title, intro=intro, done=done, button=button.format(len(chosen)),
+                       chosen=[_described(row) for row in chosen],
+                       others=[_described(row) for row in rows if not can(row)])
+    started = sum(do(row) for row in chosen)
+    model_admin.message_user(request, told(started, len(rows)))
+    return None
 
 
 def confirm(model_admin, request, action, *, title, intro, done, chosen, others, button):
@@ -89,6 +103,8 @@ def confirm(model_admin, request, action, *, title, intro, done, chosen, others,
 
 
 def _described(job):
+    if isinstance(job, SolutionLaunch):
+        return f"{job.solution.name} · stack {job.stack_name} · {job.get_status_display()} · owner {job.user.get_username()}"
     if isinstance(job, Deployment):
         return (f"{job.endpoint_name} · {job.model.name} · {job.instance_count} × {job.instance_type} · "
                 f"{job.get_status_display()} · owner {job.user.get_username()}")
@@ -125,16 +141,59 @@ class TrainingJobAdmin(admin.ModelAdmin):
 
     @admin.action(description="Stop training jobs in SageMaker…", permissions=["stop"])
     def stop_jobs(self, request, queryset):
-        rows = list(queryset.select_related("model", "user"))
-        running = [job for job in rows if job.can_stop]
-        if request.POST.get("confirmed") != "yes":
-            return confirm(self, request, "stop_jobs", title="Stop these training jobs?", done="stopped",
-                           intro="SageMaker stops these jobs; what they trained so far is not kept as a model.",
-                           chosen=[_described(j) for j in running],
-                           others=[_described(j) for j in rows if not j.can_stop],
-                           button=f"Yes, stop {len(running)} training job(s)")
-        stopped = sum(training.request_stop(job, request.user, via=" (admin)") for job in running)
-        self.message_user(request, f"Stopping {stopped} training job(s); the list shows them go to Stopped.")
+        return ask_then_do(
+            self, request, queryset.select_related("model", "user"), "stop_jobs",
+            can=lambda job: job.can_stop, do=lambda job: training.request_stop(job, request.user, via=" (admin)"),
+            title="Stop these training jobs?", done="stopped", button="Yes, stop {} training job(s)",
+            intro="SageMaker stops these jobs; what they trained so far is not kept as a model.",
+            told=lambda started, rows: f"Stopping {started} training job(s); the list shows them go to Stopped.")
+
+
+class LaunchEventInline(EventInline):
+    model = SolutionLaunchEvent
+
+
+@admin.register(SolutionLaunch)
+class SolutionLaunchAdmin(admin.ModelAdmin):
+    """Every solution launch; deleting one's resources (delete permission) asks first and hands
+    the stack's deletion to Celery."""
+
+    list_display = ["stack_name", "solution", "user", "status", "stack_status", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["solution__name", "user__username", "stack_id"]
+    list_select_related = ["solution", "user"]
+    inlines = [LaunchEventInline]
+    actions = ["delete_resources"]
+    readonly_fields = [f.name for f in SolutionLaunch._meta.fields]
+
+    def has_add_permission(self, request):
+        return False  # solutions launch from their page
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # "Delete solution resources" deletes the stack first
+
+    def has_delete_resources_permission(self, request):
+        return request.user.has_perm("jobs.delete_solutionlaunch")
+
+    @admin.action(description="Delete solution resources (the stack and all it made)…", permissions=["delete_resources"])
+    def delete_resources(self, request, queryset):
+        return ask_then_do(
+            self, request, queryset.select_related("solution", "user"), "delete_resources",
+            can=lambda launch: launch.can_delete,
+            do=lambda launch: solutions.request_deletion(launch, request.user, via=" (admin)"),
+            title="Delete these solutions' resources?", done="deleted", button="Yes, delete {} solution(s)' resources",
+            intro="Each stack is deleted with everything it made, endpoints included.",
+            told=lambda started, rows: f"Deleting {started} stack(s); the list shows them go to Deleted.")
+
+
+@admin.register(CostPolicy)
+class CostPolicyAdmin(admin.ModelAdmin):
+    """The endpoint time-to-live: one row, for every user's endpoints."""
+
+    list_display = ["__str__", "endpoint_ttl_hours", "warning_hours", "updated_at"]
+
+    def has_add_permission(self, request):
+        return not CostPolicy.objects.exists()
 
 
 @admin.register(InstanceType)

@@ -2,14 +2,16 @@
 remove them. Celery tasks (jobs/tasks.py) call these; views only read rows and enqueue tasks."""
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from aws import AwsError, jumpstart, sagemaker, training
 from aws.errors import explain
 
-from .models import Deployment, PollMark
+from .models import CostPolicy, Deployment, PollMark
 
 log = logging.getLogger(__name__)
 S = Deployment.Status
@@ -160,12 +162,13 @@ def apply(deployment, state):
 
 def request_deletion(deployment, user, *, via=""):
     """Move the deployment to Deleting and hand the delete to a worker; False when it was not in a
-    state that can be deleted (or someone else asked first)."""
+    state that can be deleted (or someone else asked first). `user` None: a rule asked (`via`)."""
     from .tasks import hand_over  # tasks call this module
 
+    who = user.get_username() if user else ""
     with transaction.atomic():
         moved = deployment.move(S.DELETING, allowed_from=[S.IN_SERVICE, S.FAILED, S.UPDATING], pending="delete",
-                                message=f"Deletion requested by {user.get_username()}{via}.")
+                                message=f"Deletion requested by {who}{via}.")
         if moved:
             hand_over(deployment, "delete")
     return moved
@@ -191,7 +194,10 @@ def delete(deployment):
 
 
 def finish_delete(deployment):
-    """The endpoint is gone: remove its config and model, and close the row."""
+    """The endpoint is gone: remove its config and model, and close the row. A solution's stack
+    deletes its own config and model."""
+    if deployment.solution_launch_id:
+        return deployment.move(S.DELETED, allowed_from=[S.DELETING], message="Deleted with its solution's stack.")
     for kind, name in (("endpoint_config", deployment.endpoint_config_name), ("model", deployment.model_name)):
         try:
             sagemaker.delete(kind, name)
@@ -200,3 +206,31 @@ def finish_delete(deployment):
             log.warning("could not delete %s %s: %s", kind, name, exc)
             deployment.events.create(status=deployment.status, message=f"Could not delete the {kind.replace('_', ' ')}: {exc.reason}")
     return deployment.move(S.DELETED, allowed_from=[S.DELETING], message="Endpoint, its config and its model deleted.")
+
+
+def enforce_ttl(now=None):
+    """Staff's time-to-live for forgotten endpoints (CostPolicy): an endpoint InService longer is
+    flagged, its history saying when it will go; one flagged for the warning period is deleted,
+    the deletion recorded. Every user's endpoints: it is an admin's rule. Endpoints a solution's
+    stack made go with their stack and are left out. Returns (flagged, deleted)."""
+    policy = CostPolicy.current()
+    if not policy.endpoint_ttl_hours:
+        return 0, 0
+    now = now or timezone.now()
+    cutoff = now - timedelta(hours=policy.endpoint_ttl_hours)
+    warned_before = now - timedelta(hours=policy.warning_hours)
+    flagged = deleted = 0
+    due = Deployment.objects.filter(status=S.IN_SERVICE, in_service_at__lte=cutoff, solution_launch__isnull=True)
+    for deployment in due:
+        if deployment.ttl_warned_at is None:
+            # Compare-and-swap: of two beats, one flags it.
+            if Deployment.objects.filter(pk=deployment.pk, ttl_warned_at__isnull=True).update(ttl_warned_at=now):
+                goes = now + timedelta(hours=policy.warning_hours)
+                deployment.events.create(status=deployment.status, message=(
+                    f"In service for more than the time-to-live of {policy.endpoint_ttl_hours} h: it will be "
+                    f"deleted after {goes:%Y-%m-%d %H:%M} UTC. Delete it yourself if you are done with it."))
+                flagged += 1
+        elif deployment.ttl_warned_at <= warned_before:
+            deleted += request_deletion(deployment, None, via=(
+                f"the endpoint time-to-live ({policy.endpoint_ttl_hours} h, then {policy.warning_hours} h of warning)"))
+    return flagged, deleted

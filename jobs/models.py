@@ -171,6 +171,11 @@ class Deployment(Job):
     model_version = models.CharField(max_length=40)
     endpoint_name = models.CharField(max_length=63)
     config_name = models.CharField(max_length=100, blank=True, help_text="The spec's named inference config.")
+    # An endpoint a solution's stack made: it is followed here, and deleted with its stack.
+    solution_launch = models.ForeignKey("SolutionLaunch", null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="deployments")
+    # The time-to-live's warning: when this endpoint was flagged for deletion.
+    ttl_warned_at = models.DateTimeField(null=True, blank=True)
     # A fine-tuned model: the training job whose artifact this endpoint serves.
     training_job = models.ForeignKey("TrainingJob", null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="deployments")
@@ -217,7 +222,9 @@ class Deployment(Job):
 
     @property
     def can_delete(self):
-        return self.status in (self.Status.IN_SERVICE, self.Status.FAILED, self.Status.UPDATING)
+        """An endpoint a solution's stack made goes with its stack, not alone."""
+        return not self.solution_launch_id and self.status in (
+            self.Status.IN_SERVICE, self.Status.FAILED, self.Status.UPDATING)
 
     @property
     def running_for(self):
@@ -427,3 +434,119 @@ class DataCheck(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+
+class SolutionLaunchQuerySet(JobQuerySet):
+    def in_flight(self):
+        return self.filter(status__in=SolutionLaunch.IN_FLIGHT)
+
+    def live(self):
+        """Stacks that exist (or will): everything not deleted."""
+        return self.exclude(status=SolutionLaunch.Status.DELETED)
+
+
+class SolutionLaunch(Job):
+    """A JumpStart solution launched: one CloudFormation stack made from the solution's template,
+    followed through its events to completion or rollback, and deleted with all it made."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        CREATING = "creating", "Creating"
+        COMPLETE = "complete", "Complete"
+        ROLLING_BACK = "rolling_back", "Rolling back"
+        FAILED = "failed", "Failed"
+        DELETING = "deleting", "Deleting"
+        DELETED = "deleted", "Deleted"
+
+    IN_FLIGHT = [Status.CREATING, Status.ROLLING_BACK, Status.DELETING]
+    ENDED = (Status.DELETED,)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="solution_launches")
+    solution = models.ForeignKey("catalog.Solution", on_delete=models.PROTECT, related_name="launches")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    stack_id = models.CharField(max_length=300, blank=True, help_text="The stack's ARN: its one name after deletion.")
+    stack_status = models.CharField(max_length=40, blank=True)
+    outputs = models.JSONField(default=dict, blank=True)
+    resources = models.JSONField(default=list, blank=True, help_text="What the stack made: logical id, type, physical id, status.")
+    last_event_id = models.CharField(max_length=200, blank=True)
+
+    objects = SolutionLaunchQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.stack_name
+
+    def get_absolute_url(self):
+        return reverse("jobs:solution-launch", args=[self.pk])
+
+    @property
+    def stack_name(self):
+        """From the row's token: unique across installations sharing an account."""
+        return f"jsui-{self.solution.slug[:40]}-{self.request_token.hex[:8]}"
+
+    @property
+    def owner_tag(self):
+        return ("jumpstart-ui:solution-launch", str(self.request_token))
+
+    @property
+    def in_flight(self):
+        return self.status in self.IN_FLIGHT or self.status == self.Status.QUEUED
+
+    @property
+    def can_delete(self):
+        return self.status in (self.Status.COMPLETE, self.Status.FAILED)
+
+
+class SolutionLaunchEvent(JobEvent):
+    launch = models.ForeignKey(SolutionLaunch, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=SolutionLaunch.Status.choices)
+
+    class Meta(JobEvent.Meta):
+        pass
+
+
+class StackEvent(models.Model):
+    """One of CloudFormation's events for a launch's stack, as its page shows them."""
+
+    launch = models.ForeignKey(SolutionLaunch, on_delete=models.CASCADE, related_name="stack_events")
+    at = models.DateTimeField()
+    logical_id = models.CharField(max_length=255)
+    resource_type = models.CharField(max_length=255)
+    status = models.CharField(max_length=40)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+
+class CostPolicy(models.Model):
+    """Staff's rule for forgotten endpoints: one row. An endpoint InService longer than the
+    time-to-live is flagged, and deleted after the warning period unless it is kept."""
+
+    endpoint_ttl_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Delete endpoints that have been InService this long (empty: never).")
+    warning_hours = models.PositiveIntegerField(
+        default=24, help_text="How long an endpoint past its time-to-live is flagged before it is deleted.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "cost policy"
+
+    def __str__(self):
+        return f"endpoints live {self.endpoint_ttl_hours} h" if self.endpoint_ttl_hours else "no endpoint time-to-live"
+
+    @classmethod
+    def current(cls):
+        return cls.objects.order_by("pk").first() or cls()
+
+    def deadline(self, deployment):
+        """When the endpoint passes its time-to-live (None: no time-to-live, or not running)."""
+        if not self.endpoint_ttl_hours or not deployment.in_service_at or deployment.status != Deployment.Status.IN_SERVICE:
+            return None
+        return deployment.in_service_at + timedelta(hours=self.endpoint_ttl_hours)
+
+    def past_ttl(self, deployment, now=None):
+        deadline = self.deadline(deployment)
+        return deadline is not None and (now or timezone.now()) >= deadline

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from aws import AwsError
 
-from . import data_checks, deployments, machines, training
-from .models import DataCheck, Deployment, TrainingJob, due
+from . import data_checks, deployments, machines, solutions, training
+from .models import DataCheck, Deployment, SolutionLaunch, TrainingJob, due
 
 log = logging.getLogger(__name__)
 
@@ -20,30 +20,29 @@ log = logging.getLogger(__name__)
 RETRY = {"bind": True, "max_retries": 5, "acks_late": True}
 
 
-def _retry_or_fail(task, job, step, exc, allowed_from, fail=deployments.fail):
-    if task.request.retries < task.max_retries:
-        countdown = min(60, 2 ** (task.request.retries + 1))
-        job.postpone(step, countdown)  # not lost while it waits for its retry
-        raise task.retry(exc=exc, countdown=countdown)
-    fail(job, exc, allowed_from=allowed_from)
+def _step(task, job, step, do, *, fail, allowed_from):
+    """Do one step of a job; on an AWS error retry with back-off, and after the last try fail the
+    job (moving it only from allowed_from) with AWS's reason."""
+    try:
+        do(job)
+    except AwsError as exc:
+        if task.request.retries < task.max_retries:
+            countdown = min(60, 2 ** (task.request.retries + 1))
+            job.postpone(step, countdown)  # not lost while it waits for its retry
+            raise task.retry(exc=exc, countdown=countdown)
+        fail(job, exc, allowed_from=allowed_from)
 
 
 @shared_task(name="jobs.tasks.launch_deployment", **RETRY)
 def launch_deployment(self, pk):
-    deployment = Deployment.objects.select_related("model").get(pk=pk)
-    try:
-        deployments.launch(deployment)
-    except AwsError as exc:
-        _retry_or_fail(self, deployment, "launch", exc, [Deployment.Status.QUEUED])
+    _step(self, Deployment.objects.select_related("model").get(pk=pk), "launch", deployments.launch,
+          fail=deployments.fail, allowed_from=[Deployment.Status.QUEUED])
 
 
 @shared_task(name="jobs.tasks.delete_deployment", **RETRY)
 def delete_deployment(self, pk):
-    deployment = Deployment.objects.get(pk=pk)
-    try:
-        deployments.delete(deployment)
-    except AwsError as exc:
-        _retry_or_fail(self, deployment, "delete", exc, [Deployment.Status.DELETING])
+    _step(self, Deployment.objects.get(pk=pk), "delete", deployments.delete,
+          fail=deployments.fail, allowed_from=[Deployment.Status.DELETING])
 
 
 @shared_task(name="jobs.tasks.refresh_deployment", bind=True, max_retries=3)
@@ -66,11 +65,8 @@ def poll_endpoints():
 
 @shared_task(name="jobs.tasks.launch_training_job", **RETRY)
 def launch_training_job(self, pk):
-    job = TrainingJob.objects.select_related("model").get(pk=pk)
-    try:
-        training.launch(job)
-    except AwsError as exc:
-        _retry_or_fail(self, job, "launch", exc, [TrainingJob.Status.QUEUED], fail=training.fail)
+    _step(self, TrainingJob.objects.select_related("model").get(pk=pk), "launch", training.launch,
+          fail=training.fail, allowed_from=[TrainingJob.Status.QUEUED])
 
 
 @shared_task(name="jobs.tasks.stop_training_job", **RETRY)
@@ -98,6 +94,29 @@ def watch_training_jobs():
     return training.watch()
 
 
+@shared_task(name="jobs.tasks.launch_solution", **RETRY)
+def launch_solution(self, pk):
+    _step(self, SolutionLaunch.objects.select_related("solution").get(pk=pk), "launch", solutions.launch,
+          fail=solutions.fail, allowed_from=[SolutionLaunch.Status.QUEUED])
+
+
+@shared_task(name="jobs.tasks.delete_solution", **RETRY)
+def delete_solution(self, pk):
+    _step(self, SolutionLaunch.objects.select_related("solution").get(pk=pk), "delete", solutions.delete,
+          fail=solutions.fail, allowed_from=[SolutionLaunch.Status.DELETING])
+
+
+@shared_task(name="jobs.tasks.poll_solutions")
+def poll_solutions():
+    return solutions.poll()
+
+
+@shared_task(name="jobs.tasks.enforce_endpoint_ttl")
+def enforce_endpoint_ttl():
+    """Staff's time-to-live for endpoints: flag, then delete after the warning."""
+    return deployments.enforce_ttl()
+
+
 # -- handing steps to workers -----------------------------------------------------------------------
 
 # (kind of job, step) -> the task that does it.
@@ -106,6 +125,8 @@ STEPS = {
     (Deployment, "delete"): delete_deployment,
     (TrainingJob, "launch"): launch_training_job,
     (TrainingJob, "stop"): stop_training_job,
+    (SolutionLaunch, "launch"): launch_solution,
+    (SolutionLaunch, "delete"): delete_solution,
 }
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import training_views, views
+from . import resource_views, training_views, views
 
 app_name = "jobs"
 urlpatterns = [
@@ -18,4 +18,9 @@ urlpatterns = [
     path("training-jobs/<int:pk>/", training_views.training_detail, name="training-detail"),
     path("training-jobs/<int:pk>/stop/", training_views.training_stop, name="training-stop"),
     path("training-jobs/<int:pk>/deploy/", views.deploy_fine_tuned, name="training-deploy"),
+    path("solutions/<slug:slug>/launch/", resource_views.solution_launch, name="solution-launch-start"),
+    path("solution-launches/<int:pk>/", resource_views.solution_launch_detail, name="solution-launch"),
+    path("solution-launches/<int:pk>/delete/", resource_views.solution_launch_delete, name="solution-launch-delete"),
+    path("resources/", resource_views.resources_pane, name="resources-pane"),
+    path("cleanup/", resource_views.cleanup, name="cleanup"),
 ]

@@ -42,6 +42,15 @@ def _schedule(sender, **kwargs):
         name="read the logs of watched training jobs",
     )
     sender.add_periodic_task(
+        settings.POLL_SECONDS,
+        sender.signature("jobs.tasks.poll_solutions", expires=late),
+        name="follow solutions' stacks",
+    )
+    sender.add_periodic_task(
+        300, sender.signature("jobs.tasks.enforce_endpoint_ttl", expires=300),
+        name="the endpoint time-to-live",
+    )
+    sender.add_periodic_task(
         24 * 3600, sender.signature("jobs.tasks.refresh_machines", expires=12 * 3600),
         name="what each machine type is (EC2)",
     )

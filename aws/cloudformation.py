@@ -1,39 +1,28 @@
 """The CloudFormation calls that launch and delete solutions (create, describe, events, resources,
-one poll of many stacks, delete), with AWS's answers mapped into our vocabulary: StackState,
-StackSummary, StackEvent, StackResource, None for "no such stack", and AwsError for every failure
+delete), with AWS's answers mapped into our vocabulary: StackState, StackEvent, StackResource,
+None for "no such stack", and AwsError for every failure
 (transient when trying again could help, as in aws.sagemaker).
 
 Every call takes a stack's name or its id (StackId, an ARN). A deleted stack is found by its id
 only: by name, AWS says it does not exist. Follow a deletion by id, and delete by id, since the
 name may meanwhile belong to a new stack."""
 
-import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from .clients import client
 from .errors import AWS_EXCEPTIONS, AwsError
 from .sagemaker import _utc, _wrap  # the same error mapping and clock as the SageMaker calls
 
-log = logging.getLogger(__name__)
-
-__all__ = ["StackEvent", "StackResource", "StackState", "StackSummary", "changed_stacks", "create_stack",
+__all__ = ["StackEvent", "StackResource", "StackState", "create_stack",
            "delete_stack", "describe_stack", "stack_events", "stack_resources"]
 
 # CloudFormation answers ValidationError with these words for a stack that is not there.
 NOT_FOUND = "does not exist"
 IN_PROGRESS = "_IN_PROGRESS"
 DELETE_COMPLETE = "DELETE_COMPLETE"
-# The statuses a launched or deleted solution passes through and ends in (not updates or imports).
-SOLUTION_STATUSES = (
-    "CREATE_IN_PROGRESS", "CREATE_FAILED", "CREATE_COMPLETE", "ROLLBACK_IN_PROGRESS", "ROLLBACK_FAILED",
-    "ROLLBACK_COMPLETE", "DELETE_IN_PROGRESS", "DELETE_FAILED", "DELETE_COMPLETE",
-)
 EVENTS_LIMIT = 500
 PAGES_MAX = 20  # of events or resources: a solution's stack has a few dozen of each
-LIST_MAX_PAGES = 50  # of ListStacks summaries: see changed_stacks
-# ListStacks' times are on AWS's clock and the caller's mark may be on ours.
-CLOCK_SLACK = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -58,23 +47,6 @@ class StackState:
     def deleted(self):
         """Gone, with everything it made (a DELETE_FAILED stack is not: something is left)."""
         return self.status == DELETE_COMPLETE
-
-
-@dataclass(frozen=True)
-class StackSummary:
-    """What ListStacks says of one stack: no outputs and no tags."""
-
-    name: str
-    id: str
-    status: str
-    status_reason: str
-    created: datetime
-    last_updated: datetime
-    deleted_at: datetime | None
-
-    @property
-    def in_progress(self):
-        return self.status.endswith(IN_PROGRESS)
 
 
 @dataclass(frozen=True)
@@ -204,47 +176,6 @@ def stack_resources(name):
             return None
         raise error from exc
     return found
-
-
-def changed_stacks(since, *, statuses=SOLUTION_STATUSES, name_prefix=""):
-    """The stacks (names starting with `name_prefix`) that may have changed since `since`, from
-    one paged ListStacks filtered by StackStatusFilter=`statuses`. Returns (summaries, new_since).
-
-    What it costs: ListStacks has no time filter and no page size. Every poll reads every stack of
-    the account and region whose status is in `statuses`, whatever `since` is (deleted stacks are
-    listed for 90 days after, so DELETE_COMPLETE in the filter brings them all): a call per page,
-    at most LIST_MAX_PAGES. `since` only narrows what is returned.
-
-    What "changed" can mean: a stack's times (CreationTime, LastUpdatedTime, DeletionTime) do not
-    move when its creation completes or rolls back, nor when its deletion completes. So every stack
-    in progress is returned, and new_since is held at the oldest time of a stack in progress: a
-    stack that was in progress at one poll is returned again at the next, whatever it has become
-    (`since` is widened by CLOCK_SLACK, as AWS's clock and ours differ). With nothing in progress,
-    new_since is the newest time listed; None when nothing was listed (keep the mark you have).
-    Pass new_since next time."""
-    since = _utc(since) - CLOCK_SLACK if since else None
-    request = {"StackStatusFilter": list(statuses)}
-    summaries = []
-    try:
-        for _ in range(LIST_MAX_PAGES):
-            page = client("cloudformation").list_stacks(**request)
-            for answer in page.get("StackSummaries", []):
-                summary = StackSummary(**_common(answer))
-                if summary.name.startswith(name_prefix) and (
-                        summary.in_progress or not since or summary.last_updated >= since):
-                    summaries.append(summary)
-            if not page.get("NextToken"):
-                break
-            request["NextToken"] = page["NextToken"]
-        else:
-            log.warning("list_stacks: more than %d pages; read the first %d stacks", LIST_MAX_PAGES,
-                        len(summaries))
-    except AWS_EXCEPTIONS as exc:
-        raise _wrap(exc) from exc
-    in_progress = [s.last_updated for s in summaries if s.in_progress]
-    if in_progress:
-        return summaries, min(in_progress)
-    return summaries, max((s.last_updated for s in summaries), default=None)
 
 
 def delete_stack(name, client_request_token=None):

@@ -83,7 +83,7 @@ def main():
         cookie = sign_in(port)
         print(f"database: {connection.vendor}; gunicorn, 2 workers; {args.requests} requests per page one at a "
               f"time; throughput: {CLIENTS} clients, {args.rounds} rounds of {args.seconds:g} s against the bare view\n")
-        print(f"| models | page | queries warm / cold | warm p50 / p95 ms | cold p50 / p95 ms | req/s | × bare |")
+        print("| models | page | queries warm / cold | warm p50 / p95 ms | cold p50 / p95 ms | req/s | × bare |")
         print("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
         for size in sizes:
             count = grow_to(size)

@@ -187,6 +187,8 @@ class Deployment(Job):
 
     class Meta:
         ordering = ["-created_at"]
+        # A user's newest first (the resources pane) without sorting all their rows.
+        indexes = [models.Index(fields=["user", "-created_at"], name="%(class)s_user_newest")]
         constraints = [
             # One live deployment per endpoint name, compared as SageMaker compares them (case
             # does not count); a deleted one frees its name.
@@ -329,6 +331,8 @@ class TrainingJob(Job):
 
     class Meta:
         ordering = ["-created_at"]
+        # A user's newest first (the resources pane) without sorting all their rows.
+        indexes = [models.Index(fields=["user", "-created_at"], name="%(class)s_user_newest")]
         constraints = [
             # SageMaker's training job names are unique in the account (without case): so are ours.
             models.UniqueConstraint(Lower("job_name"), name="one_training_job_per_name_ci"),
@@ -474,6 +478,8 @@ class SolutionLaunch(Job):
 
     class Meta:
         ordering = ["-created_at"]
+        # A user's newest first (the resources pane) without sorting all their rows.
+        indexes = [models.Index(fields=["user", "-created_at"], name="%(class)s_user_newest")]
 
     def __str__(self):
         return self.stack_name

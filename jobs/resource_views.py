@@ -84,10 +84,13 @@ def resources_pane(request):
     """The left pane: a user's launched solutions, endpoints and training jobs with their status,
     from three small queries and no AWS call; it polls itself while something moves."""
     user = request.user
-    launches = list(SolutionLaunch.objects.filter(user=user).live().select_related("solution")[:PANE_ITEMS])
-    endpoints = list(Deployment.objects.filter(user=user).live().select_related("model")[:PANE_ITEMS])
-    jobs = list(TrainingJob.objects.filter(user=user).filter(
-        status__in=[T.QUEUED, *TrainingJob.IN_FLIGHT]).select_related("model")[:PANE_ITEMS])
+    # Only the columns the pane shows: a job's row carries its whole request, a solution its template.
+    launches = list(SolutionLaunch.objects.filter(user=user).live().select_related("solution").only(
+        "pk", "status", "created_at", "solution__name")[:PANE_ITEMS])
+    endpoints = list(Deployment.objects.filter(user=user).live().only(
+        "pk", "status", "created_at", "endpoint_name", "in_service_at")[:PANE_ITEMS])
+    jobs = list(TrainingJob.objects.filter(user=user, status__in=[T.QUEUED, *TrainingJob.IN_FLIGHT]).only(
+        "pk", "status", "created_at", "job_name")[:PANE_ITEMS])
     moving = any(item.in_flight for item in [*launches, *endpoints, *jobs])
     policy = CostPolicy.current()
     for endpoint in endpoints:

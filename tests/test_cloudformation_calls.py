@@ -4,8 +4,7 @@ local CloudFormation in-process, and the solution templates they launch
 
 import io
 import json
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import timezone
 from pathlib import Path
 
 import boto3
@@ -250,63 +249,6 @@ def test_delete_stack_is_false_when_the_stack_is_gone_already(cfn):
     assert SESSION.client("sagemaker").list_endpoints()["Endpoints"] == []
 
 
-# --- changed_stacks ------------------------------------------------------------------------------------
-
-
-def test_changed_stacks_pages_through_250_stacks(cfn):
-    for n in range(250):
-        cloudformation.create_stack(f"sol-{n:03}", SMALL, client_request_token=f"t-{n}", owner_tag=OURS)
-    cloudformation.create_stack("other-stack", SMALL, client_request_token="t-x", owner_tag=OURS)
-    sends = answer_first(cfn.client("cloudformation"), "ListStacks", [])
-
-    summaries, new_since = cfn.changed_stacks(None, name_prefix="sol-")
-
-    assert len(sends) == 3  # ListStacks' pages (100 a page here)
-    assert sorted(s.name for s in summaries) == [f"sol-{n:03}" for n in range(250)]
-    assert {s.status for s in summaries} == {"CREATE_COMPLETE"}  # the first read moved them on
-    assert new_since == max(s.last_updated for s in summaries)
-    assert all(isinstance(s, cloudformation.StackSummary) for s in summaries)
-
-
-def test_changed_stacks_keeps_returning_a_stack_in_progress_until_it_is_seen_finished(cfn, monkeypatch):
-    launch("old", template=SMALL, token="t-old")
-    cfn.describe_stack("old")
-    monkeypatch.setattr(cloudformation, "CLOCK_SLACK", timedelta(0))
-    time.sleep(0.01)
-    local.configure(endpoint_seconds=3600)
-    launch("busy", token="t-busy")
-    cfn.describe_stack("busy")  # its endpoint is Creating
-    mark = datetime.now(timezone.utc) + timedelta(seconds=1)  # a mark after both were created
-
-    summaries, new_since = cfn.changed_stacks(mark)
-    assert [(s.name, s.status) for s in summaries] == [("busy", "CREATE_IN_PROGRESS")]
-    assert new_since == summaries[0].created  # held at the stack still in progress
-
-    local.configure(endpoint_seconds=0)
-    summaries, newer = cfn.changed_stacks(new_since)
-    assert [(s.name, s.status) for s in summaries] == [("busy", "CREATE_COMPLETE")]  # seen finished
-    assert newer == new_since  # nothing newer than its creation: the mark stays
-
-    summaries, _ = cfn.changed_stacks(newer + timedelta(seconds=1))
-    assert summaries == []
-
-
-def test_changed_stacks_lists_a_deleted_stack_once_more_and_filters_by_status(cfn):
-    stack_id = launch()
-    cfn.describe_stack(stack_id)
-    mark = datetime.now(timezone.utc)
-    local.configure(endpoint_seconds=3600)
-    cfn.delete_stack(stack_id)
-
-    summaries, new_since = cfn.changed_stacks(mark)
-    assert [(s.id, s.status) for s in summaries] == [(stack_id, "DELETE_IN_PROGRESS")]
-    assert new_since == summaries[0].deleted_at
-    local.configure(endpoint_seconds=0)
-    summaries, _ = cfn.changed_stacks(new_since)
-    assert [(s.id, s.status) for s in summaries] == [(stack_id, "DELETE_COMPLETE")]
-    assert cfn.changed_stacks(None, statuses=["CREATE_COMPLETE"]) == ([], None)
-
-
 # --- AWS's refusals, mapped ----------------------------------------------------------------------------
 
 
@@ -322,7 +264,6 @@ def test_throttling_that_outlasts_the_retries_is_a_transient_error(cfn, settings
 
 
 @pytest.mark.parametrize("call", [
-    lambda: cloudformation.changed_stacks(None),
     lambda: cloudformation.stack_events("sol-7"),
     lambda: cloudformation.delete_stack("sol-7"),
 ])

@@ -16,7 +16,7 @@ from catalog.models import Solution
 from . import deployments, solutions, training
 from .models import CostPolicy, Deployment, SolutionLaunch, TrainingJob
 from .tasks import hand_over
-from .views import _go, _same_submission
+from .views import _go, _same_submission, render_live
 
 L = SolutionLaunch.Status
 D = Deployment.Status
@@ -68,9 +68,7 @@ def solution_launch_detail(request, pk):
     launch = _get_launch_for_user(request, pk)
     context = {"launch": launch, "events": launch.events.all(), "stack_events": launch.stack_events.all(),
                "endpoints": launch.deployments.all(), "poll_seconds": 2, "may_delete": launch.may(request.user, "delete")}
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "jobs/solutionlaunch_detail.html#launch-live", context)
-    return render(request, "jobs/solutionlaunch_detail.html", context)
+    return render_live(request, "jobs/solutionlaunch_detail.html", "launch-live", context)
 
 
 @require_POST
@@ -125,8 +123,7 @@ def cleanup(request):
         "asked": request.GET.get("asked"), "policy": policy,
     }
     context["moving"] = any(item.in_flight for item in [*endpoints, *context["launches"], *context["jobs"]])
-    template = "jobs/cleanup.html#cleanup-list" if request.htmx and not request.htmx.history_restore_request else "jobs/cleanup.html"
-    return render(request, template, context)
+    return render_live(request, "jobs/cleanup.html", "cleanup-list", context)
 
 
 def _ids(chosen, kind):

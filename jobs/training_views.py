@@ -19,7 +19,7 @@ from . import charts, training
 from .forms import FineTuneForm, data_uris, training_default
 from .models import DataCheck, TrainingJob
 from .tasks import check_dataset
-from .views import _go, _role_suggestions, submit
+from .views import _go, _role_suggestions, render_live, submit
 
 T = TrainingJob.Status
 BROWSE_PAGE = 50
@@ -119,9 +119,7 @@ def training_detail(request, pk):
         "log_lines": list(job.log_lines.order_by("-at", "-pk")[:200])[::-1],
         "may_stop": job.may(request.user, "change"), "sees_owner": job.user_id != request.user.pk,
     }
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "jobs/trainingjob_detail.html#training-live", context)
-    return render(request, "jobs/trainingjob_detail.html", context)
+    return render_live(request, "jobs/trainingjob_detail.html", "training-live", context)
 
 
 @require_POST

@@ -37,6 +37,13 @@ def _get_deployment_for_user(request, pk, action="view"):
     return deployment
 
 
+def render_live(request, template, part, context):
+    """A job page, or only its live part for htmx's poll (a history restore gets the page)."""
+    if request.htmx and not request.htmx.history_restore_request:
+        template = f"{template}#{part}"
+    return render(request, template, context)
+
+
 def _go(request, deployment):
     url = deployment.get_absolute_url()
     if request.htmx:
@@ -130,9 +137,7 @@ def endpoint_detail(request, pk):
     deployment = _get_deployment_for_user(request, pk)
     context = {"deployment": deployment, "events": deployment.events.all(), "poll_seconds": 2,
                "invoke_form": InvokeForm(deployment=deployment), **_powers(request, deployment)}
-    if request.htmx and not request.htmx.history_restore_request:
-        return render(request, "jobs/endpoint_detail.html#endpoint-status", context)
-    return render(request, "jobs/endpoint_detail.html", context)
+    return render_live(request, "jobs/endpoint_detail.html", "endpoint-status", context)
 
 
 def _powers(request, deployment):

@@ -194,6 +194,10 @@ class EntryQuerySet(models.QuerySet):
         return qs
 
 
+# A model browsing and the home page show: listed, not hidden, not deprecated.
+BROWSABLE = Q(available=True, hidden=False, deprecated=False, deprecated_by_staff=False)
+
+
 class ModelQuerySet(EntryQuerySet):
     def visible(self):
         return self.filter(hidden=False, available=True)
@@ -234,7 +238,7 @@ class ModelQuerySet(EntryQuerySet):
     def best_match(self):
         """After search(): by rank; among equals one that can be deployed here first, then the
         plainer (shorter) id."""
-        return self.order_by("-rank", "-deployable", "-featured", _NO_CARD_LAST, Length("model_id"), "model_id")
+        return self.order_by("-rank", "-deployable", "-featured", "no_card", Length("model_id"), "model_id")
 
     def matches(self, q):
         """Models matching every word of q in their id, name, keywords, description, task or
@@ -279,8 +283,9 @@ class ModelQuerySet(EntryQuerySet):
         return self.order_by().values("task", "task_label", "framework", "provider").annotate(n=Count("pk"))
 
 
-_NO_CARD_LAST = Case(When(display_name="", then=Value(1)), default=Value(0), output_field=IntegerField())
-BEST_FIRST = ("-featured", _NO_CARD_LAST, "model_id")
+BEST_FIRST = ("-featured", "no_card", "model_id")
+# What refresh_search() works out from a model's other fields.
+SEARCH_COLUMNS = ("search_name", "search_text", "no_card")
 
 
 class Algorithm(Curated):
@@ -357,6 +362,9 @@ class Model(Curated):
 
     search_name = models.TextField(blank=True, editable=False)
     search_text = models.TextField(blank=True, editable=False)
+    # No display name: such cards come after named ones. A column, kept with the search columns,
+    # so the browse index below holds the whole "best first" order.
+    no_card = models.BooleanField(default=True, editable=False)
     synced_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -364,6 +372,14 @@ class Model(Curated):
 
     class Meta:
         ordering = ["-featured", "model_id"]
+        # Each home category's first models, best first, and its count, read from an index whatever
+        # the catalog's size (views._model_previews): by modality, and the proprietary ones apart.
+        indexes = [
+            models.Index(fields=["modality", "-featured", "no_card", "model_id"], name="catalog_model_browse",
+                         condition=Q(BROWSABLE, proprietary=False)),
+            models.Index(fields=["-featured", "no_card", "model_id"], name="catalog_model_browse_prop",
+                         condition=Q(BROWSABLE, proprietary=True)),
+        ]
 
     def __str__(self):
         return self.model_id
@@ -374,12 +390,13 @@ class Model(Curated):
     def save(self, *args, **kwargs):
         self.refresh_search()
         if kwargs.get("update_fields") is not None:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "search_name", "search_text"}
+            kwargs["update_fields"] = {*kwargs["update_fields"], *SEARCH_COLUMNS}
         super().save(*args, **kwargs)
 
     def refresh_search(self):
         self.search_name = words(self.model_id, self.display_name, *self.search_keywords)
         self.search_text = words(self.description, self.task_label, self.provider)
+        self.no_card = not self.display_name
         # The whole id too, so a pasted id with its hyphens still matches.
         self.search_name = f" {self.model_id.lower()}{self.search_name}"
 

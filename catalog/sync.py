@@ -16,7 +16,7 @@ from aws import AwsError, s3
 
 from . import fitness, signals
 
-from .models import Algorithm, Model, Notebook, Solution, SyncRun, WebURLField, is_web_url
+from .models import SEARCH_COLUMNS, Algorithm, Model, Notebook, Solution, SyncRun, WebURLField, is_web_url
 
 log = logging.getLogger(__name__)
 
@@ -356,10 +356,10 @@ class _Sync:
                 changed.append(row)
                 record.unavailable += 1
         for row in new + changed:
-            searched = (row.search_name, row.search_text)
+            searched = [getattr(row, column) for column in SEARCH_COLUMNS]
             row.refresh_search()
-            if (row.search_name, row.search_text) != searched:
-                columns.update(["search_name", "search_text"])
+            if [getattr(row, column) for column in SEARCH_COLUMNS] != searched:
+                columns.update(SEARCH_COLUMNS)
             row.updated_at = self.now
         Model.objects.bulk_create(new, batch_size=500)
         Model.objects.bulk_update(changed, sorted(columns), batch_size=500)

@@ -15,7 +15,7 @@ from hashlib import md5
 from django.conf import settings
 from django.core.cache import caches
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, F, Q, Value, When, Window
+from django.db.models import Case, Count, F, Func, IntegerField, Q, Subquery, Value, When, Window
 from django.db.models.functions import Coalesce, Lower, NullIf, RowNumber
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
@@ -25,7 +25,7 @@ from django.utils.functional import SimpleLazyObject, lazy
 from .categories import BY_SLUG, CATEGORIES, model_category
 from .forms import EntrySearchForm, ModelFilterForm
 from .models import (
-    BEST_FIRST, Algorithm, CatalogVersion, Link, Model, Modality, Notebook, Solution, hyperparameter_rows,
+    BEST_FIRST, BROWSABLE, Algorithm, CatalogVersion, Link, Model, Modality, Notebook, Solution, hyperparameter_rows,
 )
 
 SECTION_SIZE = 4
@@ -127,10 +127,25 @@ def _sections():
 
 
 def _model_previews():
-    """The first models of each category, each carrying its category's count. Proprietary models
-    are their own category, whatever their modality."""
-    section = Case(When(proprietary=True, then=Value("proprietary")), default=F("modality"))
-    return _previews(_browsable_models().annotate(section=section), partition="section", order_by=BEST_FIRST)
+    """The first models of each category, each carrying its category's count, in one query that
+    reads them from the browse indexes (catalog_model_browse*) whatever the catalog's size: each
+    category's first SECTION_SIZE ids by a LIMIT subquery, and its count by a scalar one.
+    Proprietary models are their own category, whatever their modality."""
+    browsable = Model.objects.filter(BROWSABLE)
+    categories = {"proprietary": Q(proprietary=True),
+                  **{modality: Q(proprietary=False, modality=modality) for modality in Modality.values}}
+    first = Q()
+    section, total = [], []
+    for name, where in categories.items():
+        in_category = browsable.filter(where)
+        first |= Q(pk__in=in_category.order_by(*BEST_FIRST).values("pk")[:SECTION_SIZE])
+        # COUNT as a plain function: one count over the category, with no GROUP BY to sort.
+        count = in_category.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+        section.append(When(where, then=Value(name)))
+        total.append(When(where, then=Subquery(count)))
+    return (_browsable_models().filter(first)
+            .annotate(section=Case(*section), total=Case(*total, output_field=IntegerField()))
+            .order_by("section", *BEST_FIRST))
 
 
 def _previews(queryset, order_by, partition=None):

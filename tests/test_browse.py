@@ -166,6 +166,27 @@ def test_the_home_page_has_a_section_per_category_with_counts(client_in, make_mo
     assert {"solutions", "notebooks", "algorithms", "blogs", "videos"} <= sections.keys()
 
 
+def test_home_shows_each_category_featured_then_named_first_and_counts_only_what_browsing_shows(client_in, make_model):
+    for i in range(6):
+        make_model(f"pytorch-ic-net-{i}", modality="vision")
+    make_model("pytorch-ic-hidden", modality="vision", hidden=True)
+    make_model("pytorch-ic-old", modality="vision", deprecated=True)
+    make_model("pytorch-ic-z-named", modality="vision", display_name="Zebra net")
+    make_model("pytorch-ic-z-featured", modality="vision", featured=True)
+    make_model("ai21-vision-thing", modality="vision", proprietary=True)
+
+    def vision():
+        section = {s["category"].slug: s for s in client_in.get("/").context["sections"]}["vision-models"]
+        return section["count"], [m.model_id for m in section["entries"]]
+
+    assert vision() == (8, ["pytorch-ic-z-featured", "pytorch-ic-z-named", "pytorch-ic-net-0", "pytorch-ic-net-1"])
+    # A staff rename (the admin saves the row) gives a model its card: it moves up with the named ones.
+    model = Model.objects.get(model_id="pytorch-ic-net-5")
+    model.display_name = "Alpha net"
+    model.save()
+    assert vision()[1][:3] == ["pytorch-ic-z-featured", "pytorch-ic-net-5", "pytorch-ic-z-named"]
+
+
 # Queries with the page cache cold (the catalog just changed): the session, the user, the catalog's
 # version, then the page's own. Home reads one query per table (models, solutions, algorithms,
 # notebooks, links), its search the models' counts and best matches and each other table; a model

@@ -15,6 +15,7 @@ from django.db.models.lookups import Exact, GreaterThan
 from django.db.models.signals import m2m_changed, post_migrate
 from django.urls import reverse
 from django.utils.deconstruct import deconstructible
+from django.utils.functional import cached_property
 
 from . import search, signals
 
@@ -520,6 +521,16 @@ class Solution(Curated):
     @property
     def launchable(self):
         return bool(self.template)
+
+    @cached_property
+    def stack_template(self):
+        """The template as a dict ({} when there is none)."""
+        return json.loads(self.template) if self.template else {}
+
+    @property
+    def served_model_id(self):
+        """The catalog model the stack's endpoints serve (Metadata.JumpStartUI.ModelId), or None."""
+        return ((self.stack_template.get("Metadata") or {}).get("JumpStartUI") or {}).get("ModelId")
 
     def __str__(self):
         return self.name

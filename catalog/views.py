@@ -6,7 +6,6 @@ the catalog's version (CatalogVersion: every sync and staff edit changes it) and
 (_cache_key). So the views only describe what a page shows, lazily: querysets, and
 SimpleLazyObject for what would otherwise be computed here; a cached page evaluates none."""
 
-import json
 import uuid
 from collections import Counter
 from functools import cache
@@ -291,13 +290,13 @@ def solution_detail(request, slug):
     """A solution, and Launch when it has a template (with what the stack will make, the model its
     endpoint serves and that model's notebooks), or its source when it has none."""
     solution = _get_for_user(request, Solution.objects, slug=slug)
-    context = {"solution": solution, "launches": solution.launches.filter(user=request.user).exclude(status="deleted")}
+    context = {"solution": solution,
+               "launches": solution.launches.filter(user=request.user).live().defer("request")}
     if solution.launchable:
-        template = json.loads(solution.template)
-        model_id = ((template.get("Metadata") or {}).get("JumpStartUI") or {}).get("ModelId")
+        model_id = solution.served_model_id
         model = Model.objects.visible().for_listing().filter(model_id=model_id).first() if model_id else None
         context.update({
-            "makes": sorted(Counter(str(r.get("Type", "")) for r in template["Resources"].values()).items()),
+            "makes": sorted(Counter(str(r.get("Type", "")) for r in solution.stack_template["Resources"].values()).items()),
             "model": model,
             "notebooks": Notebook.objects.visible().filter(models=model) if model else [],
             "request_token": uuid.uuid4(),

@@ -77,7 +77,7 @@ def launch(deployment):
     except AwsError as exc:
         if exc.transient:
             raise
-        fail(deployment, exc, allowed_from=[S.QUEUED], also=_take_back(deployment, made))
+        deployment.fail(exc, allowed_from=[S.QUEUED], also=_take_back(deployment, made))
         return
     deployment.move(S.CREATING, allowed_from=[S.QUEUED], pending="", message="SageMaker is creating the endpoint.")
 
@@ -101,12 +101,6 @@ def _take_back(deployment, made):
     if gone:
         return f"The {' and '.join(gone)} it had made {'were' if len(gone) > 1 else 'was'} deleted again."
     return ""
-
-
-def fail(deployment, exc, *, allowed_from, also=""):
-    reason = explain(exc) if isinstance(exc, AwsError) else str(exc)
-    reason = f"{reason} {also}".strip()
-    deployment.move(S.FAILED, allowed_from=allowed_from, failure_reason=reason, message=reason)
 
 
 def poll():

@@ -11,9 +11,9 @@ from django.utils import timezone
 from aws import AwsError, datasets, jumpstart, limits, s3, sagemaker, training
 from catalog.models import hyperparameter_rows
 
-from . import data_checks, deployments, machines
+from . import data_checks, deployments, machines, solutions
 from . import training as training_flow
-from .models import DataCheck, Deployment, InstanceType, TrainingJob, due
+from .models import DataCheck, Deployment, InstanceType, SolutionLaunch, TrainingJob, due
 
 # Our own patterns are stricter than AWS's (which take any letters and digits): they name the form
 # of a real ID, so a typo is caught here; the lengths and list sizes are AWS's own (aws.limits).
@@ -566,3 +566,26 @@ def _valid_values(h):
 def suggested_job_name(model):
     """The model id and a timestamp, trimmed to SageMaker's 63 characters."""
     return suggested_endpoint_name(model)
+
+
+class LaunchForm(forms.Form):
+    """A solution's Launch: no options, as in JumpStart, only the page's one-time token (a double
+    click is one launch). The template goes with the installation's role and its default machine."""
+
+    request_token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, solution, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.solution = solution
+
+    def job(self, user):
+        """The (unsaved) launch, owing its stack's creation, with the request it will send."""
+        launch = SolutionLaunch(
+            user=user, solution=self.solution, request_token=self.cleaned_data["request_token"],
+            role_arn=solutions.default_role(), instance_type=solutions.instance_type_of(self.solution),
+            pending="launch", pending_due=due(timezone.now()))
+        launch.request = solutions.build_request(launch)
+        return launch
+
+    def with_new_token(self):
+        return self  # the page is old or spoiled: the view says so; Launch again makes one

@@ -17,6 +17,9 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
+from aws import AwsError
+from aws.errors import explain
+
 
 class InstanceType(models.Model):
     """A machine type: staff's policy (a type nobody has restricted is allowed), and what the
@@ -115,6 +118,13 @@ class Job(models.Model):
         if moved:
             self.refresh_from_db()
         return bool(moved)
+
+    def fail(self, exc, *, allowed_from, also=""):
+        """Move to Failed with the reason in plain words (AWS's, explained, or the error's own),
+        and `also` after it; False when another worker moved the job first."""
+        reason = explain(exc) if isinstance(exc, AwsError) else str(exc)
+        reason = f"{reason} {also}".strip()
+        return self.move(self.Status.FAILED, allowed_from=allowed_from, failure_reason=reason, message=reason)
 
     def step_done(self, step):
         """The worker has done `step` (its AWS call went through): nothing to hand over again."""
@@ -270,6 +280,10 @@ class PollMark(models.Model):
 class TrainingJobQuerySet(JobQuerySet):
     def in_flight(self):
         return self.filter(status__in=TrainingJob.IN_FLIGHT)
+
+    def billing(self):
+        """Jobs that cost money now or soon: queued or running."""
+        return self.filter(status__in=[TrainingJob.Status.QUEUED, *TrainingJob.IN_FLIGHT])
 
     def watched(self, since):
         """Jobs whose page somebody has had open since `since`: only theirs get logs read."""

@@ -2,25 +2,18 @@
 has running on AWS, kept in sight. Pages read the database; launching and deleting happen in
 Celery."""
 
-import uuid
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from catalog.models import Solution
 
 from . import deployments, solutions, training
+from .forms import LaunchForm
 from .models import CostPolicy, Deployment, SolutionLaunch, TrainingJob
-from .tasks import hand_over
-from .views import _go, _same_submission, render_live
+from .views import _go, render_live, submit
 
-L = SolutionLaunch.Status
-D = Deployment.Status
-T = TrainingJob.Status
 PANE_POLL_SECONDS = 5
 PANE_ITEMS = 8
 
@@ -34,34 +27,19 @@ def _get_launch_for_user(request, pk, action="view"):
 
 @require_POST
 def solution_launch(request, slug):
-    """Launch has no options, as in JumpStart: the solution's template with the default role."""
+    """Launch the solution's template once per page (its token): the launch's page."""
     solution = get_object_or_404(Solution.objects.visible().exclude(template=""), slug=slug)
-    if (existing := _same_submission(request, SolutionLaunch)) is not None:
-        return _go(request, existing)
     if not solutions.default_role():
         messages.error(request, "Launch needs the IAM role SageMaker runs the solution's model with: an admin "
                                 "sets SAGEMAKER_ROLE_ARN. Nothing was created.")
         return redirect(solution)
-    try:
-        token = uuid.UUID(request.POST.get("request_token", ""))
-    except ValueError:
-        token = uuid.uuid4()  # an old page: this click launches once, a second one again
-    try:
-        with transaction.atomic():
-            launch = SolutionLaunch(user=request.user, solution=solution, request_token=token,
-                                    role_arn=solutions.default_role(), instance_type=solutions.instance_type_of(solution))
-            launch.request = solutions.build_request(launch)
-            launch.pending = "launch"
-            launch.pending_due = timezone.now()
-            launch.save()
-            launch.events.create(status=L.QUEUED, message="Queued for launch.")
-            hand_over(launch, "launch")
-    except IntegrityError:
-        # A double click raced this one past the check above: the answer to both is its launch.
-        if (existing := _same_submission(request, SolutionLaunch)) is None:
-            raise
-        return _go(request, existing)
-    return _go(request, launch)
+    submitted = submit(request, LaunchForm(request.POST, solution=solution), SolutionLaunch, name_field=None,
+                       taken="This launch was already made.", queued="Queued for launch.")
+    if isinstance(submitted, LaunchForm):
+        messages.error(request, "This page's one-time launch token was missing or damaged, so nothing was "
+                                "launched: press Launch again.")
+        return redirect(solution)
+    return submitted
 
 
 def solution_launch_detail(request, pk):
@@ -79,20 +57,18 @@ def solution_launch_delete(request, pk):
 
 
 def resources_pane(request):
-    """The left pane: a user's launched solutions, endpoints and training jobs with their status,
-    from three small queries and no AWS call; it polls itself while something moves."""
+    """The left pane: a user's newest launched solutions, endpoints and training jobs with their
+    status, one small query each and no AWS call; it polls itself while something moves."""
     user = request.user
     # Only the columns the pane shows: a job's row carries its whole request, a solution its template.
     launches = list(SolutionLaunch.objects.filter(user=user).live().select_related("solution").only(
         "pk", "status", "created_at", "solution__name")[:PANE_ITEMS])
     endpoints = list(Deployment.objects.filter(user=user).live().only(
         "pk", "status", "created_at", "endpoint_name", "in_service_at")[:PANE_ITEMS])
-    jobs = list(TrainingJob.objects.filter(user=user, status__in=[T.QUEUED, *TrainingJob.IN_FLIGHT]).only(
+    jobs = list(TrainingJob.objects.filter(user=user).billing().only(
         "pk", "status", "created_at", "job_name")[:PANE_ITEMS])
     moving = any(item.in_flight for item in [*launches, *endpoints, *jobs])
-    policy = CostPolicy.current()
-    for endpoint in endpoints:
-        endpoint.past_ttl = policy.past_ttl(endpoint)
+    _flag_past_ttl(endpoints)
     context = {"launches": launches, "endpoints": endpoints, "jobs": jobs, "moving": moving,
                "poll_seconds": PANE_POLL_SECONDS}
     return render(request, "jobs/resources.html#resources-pane", context)
@@ -112,18 +88,23 @@ def cleanup(request):
         for job in TrainingJob.objects.filter(user=user, pk__in=_ids(chosen, "training")):
             asked += training.request_stop(job, user, via=" (Clean up)")
         return redirect(f"{request.path}?asked={asked}")
-    endpoints = list(Deployment.objects.filter(user=user).exclude(status=D.DELETED).select_related("model", "solution_launch"))
+    endpoints = list(Deployment.objects.filter(user=user).live().defer("request"))
+    launches = list(SolutionLaunch.objects.filter(user=user).live().select_related("solution").defer(
+        "request", "solution__template"))
+    jobs = list(TrainingJob.objects.filter(user=user).billing().defer("request"))
+    context = {
+        "endpoints": endpoints, "launches": launches, "jobs": jobs, "policy": _flag_past_ttl(endpoints),
+        "asked": request.GET.get("asked"), "moving": any(item.in_flight for item in [*endpoints, *launches, *jobs]),
+    }
+    return render_live(request, "jobs/cleanup.html", "cleanup-list", context)
+
+
+def _flag_past_ttl(endpoints):
+    """Mark the endpoints past staff's time-to-live (past_ttl); returns the policy."""
     policy = CostPolicy.current()
     for endpoint in endpoints:
         endpoint.past_ttl = policy.past_ttl(endpoint)
-    context = {
-        "endpoints": endpoints,
-        "launches": SolutionLaunch.objects.filter(user=user).live().select_related("solution"),
-        "jobs": TrainingJob.objects.filter(user=user, status__in=[T.QUEUED, *TrainingJob.IN_FLIGHT]).select_related("model"),
-        "asked": request.GET.get("asked"), "policy": policy,
-    }
-    context["moving"] = any(item.in_flight for item in [*endpoints, *context["launches"], *context["jobs"]])
-    return render_live(request, "jobs/cleanup.html", "cleanup-list", context)
+    return policy
 
 
 def _ids(chosen, kind):

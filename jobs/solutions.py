@@ -2,7 +2,6 @@
 rollback, list what it made (its endpoints join the Endpoints list), and delete it with all it
 made. Celery tasks (jobs/tasks.py) call these; views read rows only."""
 
-import json
 import logging
 import uuid
 
@@ -22,25 +21,14 @@ ENDPOINT_TYPE = "AWS::SageMaker::Endpoint"
 STACK_TYPE = "AWS::CloudFormation::Stack"
 # The template parameters the product fills in, when the template declares them.
 ROLE_PARAMETER = "ExecutionRoleArn"
-# Template metadata naming the catalog model the solution deploys.
-METADATA_KEY = "JumpStartUI"
-
-
-def template_of(solution):
-    """The solution's template as a dict, or None when it has none."""
-    return json.loads(solution.template) if solution.template else None
-
-
-def solution_model_id(template):
-    return ((template or {}).get("Metadata") or {}).get(METADATA_KEY, {}).get("ModelId")
 
 
 def build_request(launch):
     """The CreateStack request the launch sends: the solution's template as it is now, with the
     execution role where the template asks for one, the launch's owner tag, and an idempotency
     token from the row (a retried create is the same request)."""
-    template = template_of(launch.solution)
-    declared = (template or {}).get("Parameters") or {}
+    template = launch.solution.stack_template
+    declared = template.get("Parameters") or {}
     parameters = {ROLE_PARAMETER: launch.role_arn} if ROLE_PARAMETER in declared else {}
     return {
         "name": launch.stack_name, "template_body": launch.solution.template, "parameters": parameters,
@@ -51,7 +39,7 @@ def build_request(launch):
 
 
 def _needs_iam(template):
-    return any(str(r.get("Type", "")).startswith("AWS::IAM::") for r in ((template or {}).get("Resources") or {}).values())
+    return any(str(r.get("Type", "")).startswith("AWS::IAM::") for r in (template.get("Resources") or {}).values())
 
 
 def launch(solution_launch):
@@ -68,15 +56,10 @@ def launch(solution_launch):
     except AwsError as exc:
         if exc.transient:
             raise
-        fail(solution_launch, exc, allowed_from=[L.QUEUED])
+        solution_launch.fail(exc, allowed_from=[L.QUEUED])
         return
     solution_launch.move(L.CREATING, allowed_from=[L.QUEUED], pending="", stack_id=stack_id,
                          message="CloudFormation is creating the solution's resources.")
-
-
-def fail(solution_launch, exc, *, allowed_from):
-    reason = explain(exc) if isinstance(exc, AwsError) else str(exc)
-    solution_launch.move(L.FAILED, allowed_from=allowed_from, failure_reason=reason, message=reason)
 
 
 def request_deletion(solution_launch, user, *, via=""):
@@ -190,8 +173,8 @@ def _record_endpoints(solution_launch):
     """The endpoints the stack made join the Endpoints list, followed and deleted with the stack."""
     from catalog.models import Model
 
-    template = template_of(solution_launch.solution) or {}
-    model = Model.objects.filter(model_id=solution_model_id(template)).first()
+    template = solution_launch.solution.stack_template
+    model = Model.objects.filter(model_id=solution_launch.solution.served_model_id).first()
     if model is None:
         log.warning("launch %s: the template names no catalog model; its endpoints are not listed", solution_launch.pk)
         return
@@ -233,5 +216,5 @@ def default_role():
 
 def instance_type_of(solution):
     """The machine type the template deploys on by default (its InstanceType parameter), or ""."""
-    parameters = (template_of(solution) or {}).get("Parameters") or {}
+    parameters = solution.stack_template.get("Parameters") or {}
     return str((parameters.get("InstanceType") or {}).get("Default") or "")

@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 RETRY = {"bind": True, "max_retries": 5, "acks_late": True}
 
 
-def _step(task, job, step, do, *, fail, allowed_from):
+def _step(task, job, step, do, *, allowed_from):
     """Do one step of a job; on an AWS error retry with back-off, and after the last try fail the
     job (moving it only from allowed_from) with AWS's reason."""
     try:
@@ -30,19 +30,19 @@ def _step(task, job, step, do, *, fail, allowed_from):
             countdown = min(60, 2 ** (task.request.retries + 1))
             job.postpone(step, countdown)  # not lost while it waits for its retry
             raise task.retry(exc=exc, countdown=countdown)
-        fail(job, exc, allowed_from=allowed_from)
+        job.fail(exc, allowed_from=allowed_from)
 
 
 @shared_task(name="jobs.tasks.launch_deployment", **RETRY)
 def launch_deployment(self, pk):
     _step(self, Deployment.objects.select_related("model").get(pk=pk), "launch", deployments.launch,
-          fail=deployments.fail, allowed_from=[Deployment.Status.QUEUED])
+          allowed_from=[Deployment.Status.QUEUED])
 
 
 @shared_task(name="jobs.tasks.delete_deployment", **RETRY)
 def delete_deployment(self, pk):
     _step(self, Deployment.objects.get(pk=pk), "delete", deployments.delete,
-          fail=deployments.fail, allowed_from=[Deployment.Status.DELETING])
+          allowed_from=[Deployment.Status.DELETING])
 
 
 @shared_task(name="jobs.tasks.refresh_deployment", bind=True, max_retries=3)
@@ -66,7 +66,7 @@ def poll_endpoints():
 @shared_task(name="jobs.tasks.launch_training_job", **RETRY)
 def launch_training_job(self, pk):
     _step(self, TrainingJob.objects.select_related("model").get(pk=pk), "launch", training.launch,
-          fail=training.fail, allowed_from=[TrainingJob.Status.QUEUED])
+          allowed_from=[TrainingJob.Status.QUEUED])
 
 
 @shared_task(name="jobs.tasks.stop_training_job", **RETRY)
@@ -97,13 +97,13 @@ def watch_training_jobs():
 @shared_task(name="jobs.tasks.launch_solution", **RETRY)
 def launch_solution(self, pk):
     _step(self, SolutionLaunch.objects.select_related("solution").get(pk=pk), "launch", solutions.launch,
-          fail=solutions.fail, allowed_from=[SolutionLaunch.Status.QUEUED])
+          allowed_from=[SolutionLaunch.Status.QUEUED])
 
 
 @shared_task(name="jobs.tasks.delete_solution", **RETRY)
 def delete_solution(self, pk):
     _step(self, SolutionLaunch.objects.select_related("solution").get(pk=pk), "delete", solutions.delete,
-          fail=solutions.fail, allowed_from=[SolutionLaunch.Status.DELETING])
+          allowed_from=[SolutionLaunch.Status.DELETING])
 
 
 @shared_task(name="jobs.tasks.poll_solutions")

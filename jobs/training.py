@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aws import AwsError, logs, sagemaker, training
-from aws.errors import explain, explain_training_failure
+from aws.errors import explain_training_failure
 
 from .models import LogLine, Metric, PollMark, TrainingJob
 
@@ -51,15 +51,10 @@ def launch(job):
     except AwsError as exc:
         if exc.transient:
             raise
-        fail(job, exc, allowed_from=[T.QUEUED])
+        job.fail(exc, allowed_from=[T.QUEUED])
         return
     job.move(T.IN_PROGRESS, allowed_from=[T.QUEUED], pending="", started_at=timezone.now(),
              message="SageMaker is starting the training job.")
-
-
-def fail(job, exc, *, allowed_from):
-    reason = explain(exc) if isinstance(exc, AwsError) else str(exc)
-    job.move(T.FAILED, allowed_from=allowed_from, failure_reason=reason, message=reason)
 
 
 def request_stop(job, user, *, via=""):

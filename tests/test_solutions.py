@@ -333,3 +333,21 @@ def test_a_bucket_left_with_data_fails_the_deletion_with_the_fix_and_a_second_de
     delete()
     follow_until(launch, L.DELETED)
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+@pytest.mark.parametrize("token", ["", "not-a-uuid"])
+def test_a_missing_or_spoiled_launch_token_says_so_and_launches_nothing(catalog, client_in, cfn, sent, token,
+                                                                      django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client_in.post(f"/solutions/{DEFECTS}/launch/", {"request_token": token})
+    assert response.status_code == 302 and response["Location"] == f"/solutions/{DEFECTS}/"
+    assert "launch token was missing or damaged" in client_in.get(response["Location"]).content.decode()
+    assert not SolutionLaunch.objects.exists() and sent == []
+
+
+def test_a_queued_launch_is_not_taken_for_lost_before_a_worker_had_its_time(catalog, client_in, cfn, sent, settings,
+                                                                             django_capture_on_commit_callbacks):
+    press_launch(client_in, django_capture_on_commit_callbacks)
+    assert not SolutionLaunch.objects.lost_steps(timezone.now()).exists()
+    later = timezone.now() + timedelta(seconds=settings.RESUME_AFTER_SECONDS + 1)
+    assert SolutionLaunch.objects.lost_steps(later).count() == 1
